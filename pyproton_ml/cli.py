@@ -1,0 +1,336 @@
+"""The ``pyproton-ml`` command line.
+
+Every option can also be set through the environment variable its help names.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from pyproton_ml import __version__
+from pyproton_ml.errors import PyProtonMLError
+
+logger = logging.getLogger("pyproton_ml.cli")
+
+ENV = "PYPROTON_ML_"
+
+
+def _configure_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+class _Group(click.Group):
+    """Turn our own errors into one-line messages and exit code 2, without a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except PyProtonMLError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.version_option(__version__, prog_name="pyproton-ml")
+@click.option("-v", "--verbose", count=True, help="Log progress (-v) or debug detail (-vv) to stderr.")
+def main(verbose: int) -> None:
+    """Run scikit-learn models inside Timeplus Proton streaming SQL."""
+    _configure_logging(verbose)
+
+
+def _proton_options(function: Callable) -> Callable:
+    options = [
+        click.option("--proton-host", envvar=f"{ENV}PROTON_HOST", help="Proton host for the native protocol."),
+        click.option("--proton-port", envvar=f"{ENV}PROTON_PORT", type=click.IntRange(1, 65535), help="Proton native TCP port (streaming: 8463)."),
+        click.option("--proton-user", envvar=f"{ENV}PROTON_USER", help="Proton user (default: default)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _proton_client(host: str | None, port: int | None, user: str | None):
+    from pyproton_ml.proton.client import ProtonClient
+
+    # The password only comes from PYPROTON_ML_PROTON_PASSWORD, never from argv.
+    return ProtonClient(host=host, port=port, user=user)
+
+
+def _auth_key(auth_key_file: str | None) -> str:
+    from pyproton_ml.serving.config import read_auth_key
+
+    return read_auth_key(auth_key_file, os.environ)
+
+
+def _step(message: str) -> None:
+    click.echo(click.style("==> ", fg="cyan", bold=True) + message, err=True)
+
+
+def _progress(label: str, total: int) -> Callable[[int], None]:
+    bar = click.progressbar(length=total, label=label, file=sys.stderr)
+    bar.__enter__()
+
+    def advance(count: int) -> None:
+        bar.update(count)
+        if bar.pos >= total:
+            bar.__exit__(None, None, None)
+
+    return advance
+
+
+# The example data: the synthetic generator, user files, or the real public dataset.
+
+
+def _load_example(events: str | None, merchants: str | None, labels: str | None, public: bool, seed: int):
+    from pyproton_ml.examples.fraud.data import generate_fraud_example
+    from pyproton_ml.examples.fraud.datasets import load_public_example
+    from pyproton_ml.examples.fraud.data import FraudExample
+    from pyproton_ml.examples.fraud.loading import load_labels, load_merchants, load_payments
+
+    if public and events:
+        raise click.UsageError("Pass either --public-dataset or --events, not both.")
+    if public:
+        return load_public_example()
+    if events:
+        if not merchants or not labels:
+            raise click.UsageError("--events needs --merchants and --labels too (CSV or Parquet files).")
+        return FraudExample(payments=load_payments(events), merchants=load_merchants(merchants), labels=load_labels(labels))
+    if merchants or labels:
+        raise click.UsageError("--merchants and --labels go with --events.")
+    return generate_fraud_example(seed=seed)
+
+
+def _example_options(function: Callable) -> Callable:
+    options = [
+        click.option("--events", type=click.Path(dir_okay=False), help="Payments file (CSV or Parquet) instead of generated events."),
+        click.option("--merchants", type=click.Path(dir_okay=False), help="Merchant dimension file, with --events."),
+        click.option("--labels", type=click.Path(dir_okay=False), help="Labels file, with --events."),
+        click.option("--public-dataset", is_flag=True, help="Replay the bundled real public dataset (U.S. employment series; derived labels)."),
+        click.option("--seed", type=int, default=7, help="Seed of the event generator."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@main.command()
+@_example_options
+@click.option("--models-dir", type=click.Path(file_okay=False), default="udfs/models", envvar=f"{ENV}MODELS_DIR", help="Where the trained model is saved.")
+@click.option("--block-size", type=click.IntRange(1, 65409), default=500, help="Rows per UDF request in embedded mode (Proton sends one request per block).")
+@_proton_options
+@click.option("--udf-url", envvar=f"{ENV}UDF_URL", default="http://udf:8000/udf/fraud_score", help="UDF URL as Proton reaches it (Proton mode).")
+@click.option("--sql-dir", type=click.Path(file_okay=False), default="sql", help="Generated SQL to apply (Proton mode).")
+def demo(events, merchants, labels, public_dataset, seed, models_dir, block_size, proton_host, proton_port, proton_user, udf_url, sql_dir):
+    """Train the fraud model, serve it as a UDF and score payments.
+
+    With --proton-host (or PYPROTON_ML_PROTON_HOST) it applies the SQL to that
+    Proton, registers the UDF, streams events and prints live scores. Without,
+    it runs embedded: chDB computes the features and the model is called over
+    HTTP on 127.0.0.1 exactly as Proton would call it.
+    """
+    from pyproton_ml.examples.fraud import demo as fraud_demo
+
+    example = _load_example(events, merchants, labels, public_dataset, seed)
+    _step(f"Loaded {len(example.payments)} payments, {len(example.merchants)} merchant rows, {len(example.labels)} labels")
+
+    if proton_host:
+        with _proton_client(proton_host, proton_port, proton_user) as client:
+            summary = fraud_demo.run_with_proton(
+                client, example, Path(models_dir), Path(sql_dir), udf_url=udf_url, auth_key=_auth_key(None), step=_step
+            )
+        click.echo(f"Applied {summary.statements} statements and streamed {summary.inserted_payments} payments.")
+        click.echo("Live scores (event_id, card_id, score, model_version, event_time):")
+        for row in summary.scores:
+            click.echo("  " + "  ".join(str(value) for value in row))
+        if not summary.scores:
+            click.echo("  No scores arrived before the timeout; check `docker compose logs udf` and the UDF registration.")
+        return
+
+    result = fraud_demo.run_embedded(example, Path(models_dir), block_size=block_size, progress=_progress, step=_step)
+    metrics = result.model_metrics
+    click.echo("")
+    click.echo("Embedded run (chDB features, Flask UDF server on 127.0.0.1)")
+    click.echo(f"  model saved to          {result.model_path}")
+    click.echo(f"  test range (offline)    precision {metrics['precision']:.3f}  recall {metrics['recall']:.3f}  F1 {metrics['f1']:.3f}  ROC AUC {_number(metrics.get('roc_auc'))}")
+    click.echo(f"  rows scored over HTTP   {result.scored_rows} in {result.requests} requests of up to {result.block_size} rows")
+    click.echo(f"  throughput              {result.rows_per_second:,.0f} rows/s ({result.seconds:.2f} s)")
+    click.echo(f"  at threshold {result.threshold:.3f}     precision {result.precision:.3f}  recall {result.recall:.3f} against the labels")
+    click.echo(f"  HTTP vs in-process      max score difference {result.max_score_difference:.2e}")
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+@main.command()
+@click.option("--models", "models_dir", type=click.Path(file_okay=False), envvar=f"{ENV}MODELS_DIR", required=True, help="Directory of <function>/<version>/ model folders.")
+@click.option("--host", envvar=f"{ENV}HOST", default="127.0.0.1", help="Address to listen on.")
+@click.option("--port", envvar=f"{ENV}PORT", type=click.IntRange(0, 65535), default=8000, help="TCP port to listen on.")
+@click.option("--auth-header", envvar=f"{ENV}AUTH_HEADER", default="X-API-Key", help="Header that carries the key (AUTH_HEADER in CREATE REMOTE FUNCTION).")
+@click.option("--auth-key-file", envvar=f"{ENV}AUTH_KEY_FILE", type=click.Path(dir_okay=False), help="File holding the key; otherwise PYPROTON_ML_AUTH_KEY.")
+@click.option("--no-auth", is_flag=True, help="Serve without authentication (logs a warning).")
+@click.option("--workers", envvar=f"{ENV}WORKERS", type=click.IntRange(1, 64), help="gunicorn worker processes.")
+@click.option("--threads", envvar=f"{ENV}THREADS", type=click.IntRange(1, 256), help="Threads per worker.")
+def serve(models_dir, host, port, auth_header, auth_key_file, no_auth, workers, threads):
+    """Serve each model as a Proton remote UDF at POST /udf/<function name>."""
+    from pyproton_ml.serving.config import build_config
+    from pyproton_ml.serving.server import serve as run_server
+
+    if not logging.getLogger().handlers or logging.getLogger().level > logging.INFO:
+        _configure_logging(1)
+    config = build_config(
+        models_dir=models_dir,
+        host=host,
+        port=port,
+        auth_header=auth_header,
+        auth_key_file=auth_key_file,
+        no_auth=no_auth or None,
+        workers=workers,
+        threads=threads,
+    )
+    run_server(config)
+
+
+@main.command()
+@click.option("--models", "models_dir", type=click.Path(file_okay=False), envvar=f"{ENV}MODELS_DIR", default="udfs/models", help="Directory of <function>/<version>/ model folders.")
+@click.option("--function", "function_name", default=None, help="Function to register; default: every model in --models.")
+@click.option("--url", "base_url", envvar=f"{ENV}UDF_BASE_URL", required=True, help="Base URL of the UDF server as Proton reaches it, e.g. http://udf:8000.")
+@click.option("--auth-header", envvar=f"{ENV}AUTH_HEADER", default="X-API-Key", help="Header name Proton sends the key in.")
+@click.option("--auth-key-file", envvar=f"{ENV}AUTH_KEY_FILE", type=click.Path(dir_okay=False), help="File holding the key; otherwise PYPROTON_ML_AUTH_KEY.")
+@click.option("--execution-timeout-ms", type=click.IntRange(1, 3_600_000), default=10_000, help="EXECUTION_TIMEOUT: how long Proton waits for one call, in ms.")
+@click.option("--print-sql", is_flag=True, help="Print the statements with the key masked instead of running them.")
+@_proton_options
+def register(models_dir, function_name, base_url, auth_header, auth_key_file, execution_timeout_ms, print_sql, proton_host, proton_port, proton_user):
+    """Register models as Proton remote functions (CREATE OR REPLACE REMOTE FUNCTION)."""
+    from pyproton_ml.models.artifact import discover_metadata
+    from pyproton_ml.sql.remote_function import create_remote_function
+    from pyproton_ml.sql.render import render
+
+    found = discover_metadata(Path(models_dir))
+    if function_name is not None:
+        if function_name not in found:
+            raise click.BadParameter(f"no model {function_name!r} in {models_dir!r}; found: {', '.join(sorted(found)) or 'none'}.", param_hint="--function")
+        found = {function_name: found[function_name]}
+    if not found:
+        raise click.ClickException(f"No models found in {models_dir!r}. Train one first, e.g. with `pyproton-ml demo`.")
+
+    key = "********" if print_sql else _auth_key(auth_key_file)
+    statements = []
+    for name, metadata in sorted(found.items()):
+        statement = create_remote_function(
+            name,
+            [(argument.name, argument.type) for argument in metadata.arguments],
+            return_type=metadata.return_type,
+            url=f"{base_url.rstrip('/')}/udf/{name}",
+            auth_header=auth_header,
+            auth_key=key,
+            execution_timeout_ms=execution_timeout_ms,
+        )
+        statements.append((name, metadata.version, render(statement)))
+
+    if print_sql:
+        for _, _, sql in statements:
+            click.echo(sql + ";\n")
+        return
+
+    with _proton_client(proton_host, proton_port, proton_user) as client:
+        for name, version, sql in statements:
+            client.execute(sql)
+            _step(f"Registered {name} (model version {version}) at {base_url.rstrip('/')}/udf/{name}")
+
+
+@main.command()
+@click.option("--sql-dir", type=click.Path(file_okay=False, exists=True), default="sql", help="Folder of numbered *.sql files, applied in name order.")
+@_proton_options
+def apply(sql_dir, proton_host, proton_port, proton_user):
+    """Apply the generated SQL (streams and materialized views) to Proton."""
+    from pyproton_ml.proton.statements import read_sql_directory
+
+    statements = read_sql_directory(sql_dir)
+    with _proton_client(proton_host, proton_port, proton_user) as client:
+        count = client.apply(statements)
+    _step(f"Applied {count} statements from {sql_dir}")
+
+
+@main.command("stream-events")
+@_example_options
+@click.option("--count", type=click.IntRange(1), default=None, help="Send only the first N payments (in arrival order).")
+@click.option("--batch-rows", type=click.IntRange(1, 65409), default=500, help="Rows per INSERT; each INSERT is one block for the views.")
+@_proton_options
+def stream_events(events, merchants, labels, public_dataset, seed, count, batch_rows, proton_host, proton_port, proton_user):
+    """Insert the example's merchants, payments and labels into Proton."""
+    from pyproton_ml.examples.fraud.definitions import labels as labels_stream
+    from pyproton_ml.examples.fraud.definitions import merchants as merchants_stream
+    from pyproton_ml.examples.fraud.definitions import payments as payments_stream
+
+    example = _load_example(events, merchants, labels, public_dataset, seed)
+    chosen = example.payments if count is None else example.payments.iloc[:count]
+    chosen_labels = example.labels[example.labels["event_id"].isin(chosen["event_id"])]
+    with _proton_client(proton_host, proton_port, proton_user) as client:
+        client.insert(merchants_stream.name, example.merchants.loc[:, list(merchants_stream.column_names)], batch_rows=batch_rows)
+        sent = client.insert(payments_stream.name, chosen.loc[:, list(payments_stream.column_names)], batch_rows=batch_rows)
+        client.insert(labels_stream.name, chosen_labels.loc[:, list(labels_stream.column_names)], batch_rows=batch_rows)
+    _step(f"Streamed {sent} payments into {payments_stream.name}")
+
+
+@main.group()
+def example() -> None:
+    """The bundled card-payment fraud example."""
+
+
+@example.command("generate")
+@click.option("--sql-dir", type=click.Path(file_okay=False), default="sql", help="Where the rendered SQL goes.")
+@click.option("--dashboards-dir", type=click.Path(file_okay=False), default="dashboards", help="Where the Grafana JSON and provisioning files go.")
+@click.option("--check", is_flag=True, help="Only report files that are out of date; exit 1 if any are.")
+def example_generate(sql_dir, dashboards_dir, check):
+    """Render the example's SQL into sql/ and its Grafana files into dashboards/."""
+    from pyproton_ml.examples.fraud.artifacts import stale_example_files, write_example_files
+
+    if check:
+        stale = stale_example_files(Path(sql_dir), Path(dashboards_dir))
+        for path in stale:
+            click.echo(f"out of date: {path}")
+        if stale:
+            raise SystemExit(1)
+        click.echo("sql/ and dashboards/ are up to date.")
+        return
+
+    for path in write_example_files(Path(sql_dir), Path(dashboards_dir)):
+        click.echo(f"wrote {path}")
+
+
+@example.command("data")
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder to write payments, merchants and labels into.")
+@click.option("--format", "file_format", type=click.Choice(["csv", "parquet"]), default="csv", help="File format.")
+@click.option("--seed", type=int, default=7, help="Seed of the event generator.")
+def example_data(out, file_format, seed):
+    """Write the generated example events as files, to edit or to pass back with --events."""
+    from pyproton_ml.examples.fraud.data import generate_fraud_example, write_example
+
+    for path in write_example(generate_fraud_example(seed=seed), Path(out), format=file_format) or []:
+        click.echo(f"wrote {path}")
+
+
+@example.command("train")
+@_example_options
+@click.option("--models-dir", type=click.Path(file_okay=False), default="udfs/models", envvar=f"{ENV}MODELS_DIR", help="Where the trained model is saved.")
+def example_train(events, merchants, labels, public_dataset, seed, models_dir):
+    """Train the example model in the embedded engine and save it, without serving."""
+    from pyproton_ml.embedded.engine import EmbeddedEngine
+    from pyproton_ml.examples.fraud.training import build_training_set, train_and_save
+
+    example = _load_example(events, merchants, labels, public_dataset, seed)
+    with EmbeddedEngine() as engine:
+        training_set = build_training_set(engine, example)
+    trained, path = train_and_save(training_set, Path(models_dir))
+    click.echo(f"Saved the model to {path}: {trained.metrics}")
+
+
+if __name__ == "__main__":
+    main()

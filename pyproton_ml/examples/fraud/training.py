@@ -1,0 +1,93 @@
+"""Building the example's training set in the embedded engine and training its model."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pyproton_ml.embedded.engine import EmbeddedEngine
+from pyproton_ml.errors import InputDataError
+from pyproton_ml.errors import ModelArtifactError
+from pyproton_ml.examples.fraud.data import FraudExample
+from pyproton_ml.examples.fraud.definitions import merchants
+from pyproton_ml.examples.fraud.definitions import payment_features
+from pyproton_ml.examples.fraud.definitions import payments
+from pyproton_ml.examples.fraud.pipeline import FUNCTION_NAME
+from pyproton_ml.examples.fraud.pipeline import MODEL_NAME
+from pyproton_ml.examples.fraud.pipeline import MODEL_VERSION
+from pyproton_ml.models.artifact import METADATA_FILE
+from pyproton_ml.models.artifact import read_metadata
+from pyproton_ml.models.artifact import save_model
+from pyproton_ml.models.training import TrainedModel
+from pyproton_ml.models.training import train_classifier
+from pyproton_ml.models.types import Argument
+
+logger = logging.getLogger(__name__)
+
+LABEL = "is_fraud"
+
+
+@dataclass
+class TrainingResult:
+    training_set: pd.DataFrame
+    model: TrainedModel
+    model_path: Path
+
+
+def build_training_set(engine: EmbeddedEngine, example: FraudExample) -> pd.DataFrame:
+    """Load the example into ``engine``, run the historical feature query and attach labels.
+
+    Events without a label are taken as legitimate, as a chargeback-based label
+    process would record them.
+    """
+    for stream in (payments, merchants):
+        engine.create(stream)
+    engine.insert(payments, example.payments)
+    engine.insert(merchants, example.merchants)
+
+    features = engine.query(payment_features.select(historical=True))
+    if features.empty:
+        raise InputDataError("The historical feature query returned no rows; check that the payments file has rows.")
+
+    labels = example.labels.loc[:, ["event_id", LABEL]]
+    training_set = features.merge(labels, on="event_id", how="left", validate="one_to_one")
+    training_set[LABEL] = training_set[LABEL].fillna(0).astype("uint8")
+    logger.info("Built a training set of %d rows with %d positives", len(training_set), int(training_set[LABEL].sum()))
+    return training_set
+
+
+def train_and_save(training_set: pd.DataFrame, models_dir: Path) -> tuple[TrainedModel, Path]:
+    """Train the example model and save it as version ``MODEL_VERSION`` under ``models_dir``.
+
+    An earlier copy of the example model at that version is replaced; a
+    different model there is left alone and raises ``ModelArtifactError``.
+    """
+    trained = train_classifier(
+        training_set,
+        feature_names=list(payment_features.feature_names),
+        label=LABEL,
+        time_column=payments.event_time,
+    )
+    arguments = [Argument(name, type_name) for name, type_name in payment_features.signature]
+    metadata = trained.to_metadata(MODEL_NAME, MODEL_VERSION, FUNCTION_NAME, arguments)
+
+    _remove_previous_example_model(models_dir / FUNCTION_NAME / MODEL_VERSION)
+    path = save_model(trained.pipeline, metadata, models_dir)
+    return trained, path
+
+
+def _remove_previous_example_model(version_dir: Path) -> None:
+    if not (version_dir / METADATA_FILE).exists():
+        return
+    existing = read_metadata(version_dir)
+    if existing.name != MODEL_NAME:
+        raise ModelArtifactError(
+            f"{str(version_dir)!r} holds model {existing.name!r}, not the example model {MODEL_NAME!r}. "
+            "Move it, or pass another --models-dir."
+        )
+    logger.info("Replacing the previous example model in %s", version_dir)
+    shutil.rmtree(version_dir)

@@ -1,0 +1,115 @@
+"""Model metadata: the UDF signature, provenance, metrics and reference statistics stored beside a model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import platform
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+import sklearn
+
+from pyproton_ml.errors import InvalidIdentifierError, ModelArtifactError
+from pyproton_ml.models.names import validate_function_name, validate_version
+from pyproton_ml.models.types import Argument, parse_type
+
+FORMAT_VERSION = 1
+REQUIRED_KEYS = ("name", "version", "function_name", "arguments", "sha256")
+
+
+def library_versions() -> dict[str, str]:
+    """Return the versions of the libraries that pickled the model (checked again at load time)."""
+    return {"sklearn": sklearn.__version__, "python": platform.python_version()}
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class ModelMetadata:
+    """Everything about a saved model except the estimator itself.
+
+    `arguments` lists the UDF arguments in call order; their names are also the feature names that
+    the estimator was fitted on. `reference` contains `compute_reference` output for the numeric
+    features and `score_reference` the same statistics for the model's scores.
+    """
+
+    name: str
+    version: str
+    function_name: str
+    arguments: list[Argument]
+    return_type: str = "float64"
+    sha256: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    threshold: float = 0.5
+    reference: dict[str, Any] = field(default_factory=dict)
+    score_reference: dict[str, Any] = field(default_factory=dict)
+    created_at: str = field(default_factory=utc_now)
+    library_versions: dict[str, str] = field(default_factory=library_versions)
+    training_rows: int = 0
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        validate_function_name(self.function_name)
+        validate_version(self.version)
+        parse_type(self.return_type)
+        if not self.arguments:
+            raise ModelArtifactError(f"Model {self.name!r:.80} declares no arguments; a remote UDF needs at least one.")
+        names = [argument.name for argument in self.arguments]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ModelArtifactError(f"Model {self.name!r:.80} declares arguments {duplicates!r} more than once.")
+
+    @property
+    def argument_names(self) -> list[str]:
+        return [argument.name for argument in self.arguments]
+
+    def to_json(self) -> bytes:
+        """Serialize to indented JSON; non-finite metric values are written as null."""
+        document = {"format_version": FORMAT_VERSION, **asdict(self)}
+        return orjson.dumps(_finite_or_none(document), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+
+    @classmethod
+    def from_json(cls, data: bytes | str, source: str = "metadata") -> ModelMetadata:
+        """Parse metadata JSON, raising `ModelArtifactError` that names `source` for any defect."""
+        try:
+            document = orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            raise ModelArtifactError(f"Invalid JSON in {source}: {error}. Rewrite the file with save_model.") from None
+        if not isinstance(document, dict):
+            raise ModelArtifactError(f"Invalid metadata in {source}: expected a JSON object, got {type(document).__name__}.")
+
+        missing = [key for key in REQUIRED_KEYS if key not in document]
+        if missing:
+            raise ModelArtifactError(f"Invalid metadata in {source}: missing keys {missing!r}. Rewrite the file with save_model.")
+
+        document.pop("format_version", None)
+        known = {name for name in cls.__dataclass_fields__}
+        unknown = sorted(set(document) - known)
+        if unknown:
+            raise ModelArtifactError(
+                f"Invalid metadata in {source}: unknown keys {unknown!r:.200}. "
+                "It may come from a newer pyproton-ml; upgrade or rewrite it with save_model."
+            )
+        try:
+            document["arguments"] = [Argument(**argument) for argument in document["arguments"]]
+            if document.get("threshold") is None:
+                document["threshold"] = 0.5
+            return cls(**document)
+        except InvalidIdentifierError as error:
+            raise ModelArtifactError(f"Invalid metadata in {source}: {error}") from error
+        except (TypeError, ValueError) as error:
+            raise ModelArtifactError(f"Invalid metadata in {source}: {error}") from error
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_none(item) for item in value]
+    return value

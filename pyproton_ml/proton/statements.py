@@ -1,0 +1,194 @@
+"""Split SQL scripts into statements, summarize them for logs and redact secrets in them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import TokenError
+from sqlglot.tokens import Token, TokenType
+
+from pyproton_ml.errors import ProtonError
+
+# TODO: tokenize with the `proton` dialect once pyproton_ml.sql.dialect registers it. Splitting
+# only needs string literals, quoted identifiers, comments and semicolons, which Proton lexes
+# like ClickHouse, so the ClickHouse tokenizer splits Proton scripts correctly until then.
+_TOKENIZER_DIALECT = "clickhouse"
+
+# Object keywords that end the kind of a DDL statement, e.g. CREATE MATERIALIZED VIEW.
+_OBJECT_KEYWORDS = frozenset({"STREAM", "VIEW", "FUNCTION", "TABLE", "DATABASE", "DICTIONARY", "USER", "ROLE", "FORMAT"})
+_DDL_VERBS = frozenset({"CREATE", "DROP", "ALTER", "ATTACH", "DETACH", "TRUNCATE", "RENAME", "OPTIMIZE"})
+_REDACTED = "'***'"
+
+
+@dataclass(frozen=True)
+class StatementSummary:
+    """The kind and object name of one statement, safe to log at INFO."""
+
+    kind: str
+    name: str | None
+
+    def __str__(self) -> str:
+        return self.kind if self.name is None else f"{self.kind} {self.name}"
+
+
+def split_statements(script: str, *, source: str = "<string>") -> list[str]:
+    """Split a SQL script at top-level semicolons and return the statements without them.
+
+    Semicolons inside string literals, quoted identifiers and comments do not split.
+    Comments before a statement are dropped, and a text that holds only comments
+    yields no statement. A final statement without a semicolon is kept.
+    """
+    tokens = _tokenize(script, source)
+    statements: list[str] = []
+    first: Token | None = None
+
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            if first is not None:
+                statements.append(script[first.start : token.start].strip())
+            first = None
+        elif first is None:
+            first = token
+
+    if first is not None:
+        statements.append(script[first.start :].strip())
+    return statements
+
+
+def read_sql_file(path: str | Path) -> list[str]:
+    """Read one ``.sql`` file and return its statements in order."""
+    file_path = Path(path)
+    try:
+        script = file_path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ProtonError(f"Cannot read SQL file {str(file_path)!r}: {error.strerror}. Check the path and its permissions.") from error
+    return split_statements(script, source=str(file_path))
+
+
+def read_sql_directory(directory: str | Path) -> list[str]:
+    """Return the statements of every ``*.sql`` file in a folder, files in name order.
+
+    Name order is the apply order, so prefix files with numbers (``010_streams.sql``).
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise ProtonError(f"SQL directory {str(folder)!r} is not a directory. Pass the directory that contains the *.sql files.")
+
+    files = sorted(folder.glob("*.sql"))
+    if not files:
+        raise ProtonError(f"SQL directory {str(folder)!r} contains no *.sql files. Pass the directory that contains them.")
+
+    statements: list[str] = []
+    for file_path in files:
+        statements.extend(read_sql_file(file_path))
+    return statements
+
+
+def summarize_statement(statement: str) -> StatementSummary:
+    """Return the statement kind (``CREATE MATERIALIZED VIEW``) and the object name it touches."""
+    tokens = _tokenize(statement, "<statement>")
+    words = [token.text.upper() for token in tokens]
+    if not words:
+        return StatementSummary(kind="EMPTY", name=None)
+
+    if words[0] == "INSERT":
+        position = 2 if len(words) > 1 and words[1] == "INTO" else 1
+        if len(words) > position and words[position] == "STREAM":
+            position += 1
+        return StatementSummary(kind="INSERT", name=_qualified_name(tokens, position))
+
+    if words[0] not in _DDL_VERBS:
+        return StatementSummary(kind=words[0], name=None)
+
+    kind_words: list[str] = []
+    position = 0
+    while position < len(words):
+        word = words[position]
+        if words[position : position + 2] == ["OR", "REPLACE"]:
+            kind_words.append("OR REPLACE")
+            position += 2
+            continue
+        kind_words.append(word)
+        position += 1
+        if word in _OBJECT_KEYWORDS:
+            break
+    else:
+        return StatementSummary(kind=" ".join(kind_words[:2]), name=None)
+
+    for clause in (["IF", "NOT", "EXISTS"], ["IF", "EXISTS"]):
+        if words[position : position + len(clause)] == clause:
+            position += len(clause)
+            break
+    return StatementSummary(kind=" ".join(kind_words), name=_qualified_name(tokens, position))
+
+
+def secret_literals(statement: str) -> list[str]:
+    """Return the string literals of a statement that hold secrets.
+
+    These are the values of ``AUTH_KEY`` (remote UDF registration) and of any
+    ``password``/``sasl_password`` setting (external streams).
+    """
+    try:
+        tokens = _tokenize(statement, "<statement>")
+    except ProtonError:
+        return []
+    return [token.text for token in _secret_tokens(tokens) if token.text]
+
+
+def redact_statement(statement: str) -> str:
+    """Return the statement with secret string literals replaced by ``'***'``, for DEBUG logs."""
+    try:
+        tokens = _tokenize(statement, "<statement>")
+    except ProtonError:
+        return "<statement that could not be tokenized>"
+
+    redacted = statement
+    # Replace from the end so that earlier offsets stay valid.
+    for token in sorted(_secret_tokens(tokens), key=lambda item: item.start, reverse=True):
+        redacted = redacted[: token.start] + _REDACTED + redacted[token.end + 1 :]
+    return redacted
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """Return text with every non-empty secret replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _secret_tokens(tokens: Sequence[Token]) -> list[Token]:
+    found: list[Token] = []
+    for index, token in enumerate(tokens):
+        if token.token_type != TokenType.STRING or index == 0:
+            continue
+        previous = tokens[index - 1].text.lower()
+        if previous == "auth_key":
+            found.append(token)
+        elif previous == "=" and index >= 2 and tokens[index - 2].text.lower().endswith("password"):
+            found.append(token)
+    return found
+
+
+def _qualified_name(tokens: Sequence[Token], position: int) -> str | None:
+    if position >= len(tokens):
+        return None
+    parts = [tokens[position].text]
+    while position + 2 < len(tokens) and tokens[position + 1].token_type == TokenType.DOT:
+        parts.append(tokens[position + 2].text)
+        position += 2
+    return ".".join(parts)
+
+
+def _tokenize(script: str, source: str) -> list[Token]:
+    try:
+        return list(Dialect.get_or_raise(_TOKENIZER_DIALECT).tokenize(script))
+    except TokenError as error:
+        # The message of TokenError quotes the script around the fault, which may contain secrets.
+        raise ProtonError(
+            f"Cannot split SQL from {source!r}: the tokenizer failed ({type(error).__name__}). "
+            "Check for an unclosed string literal, quoted identifier or /* comment."
+        ) from None

@@ -127,11 +127,13 @@ def test_docker_skip_marker_matches_probe() -> None:
 def test_compose_file_services() -> None:
     services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
 
-    assert set(services) == {"proton", "udf", "setup", "grafana"}
+    assert set(services) == {"proton", "train", "udf", "setup", "grafana"}
     assert services["proton"]["image"].startswith("d.timeplus.com/timeplus-io/proton:3.0.")
     assert "http://localhost:3218/proton/ping" in services["proton"]["healthcheck"]["test"]
     assert {"8463:8463", "3218:3218"} <= set(services["proton"]["ports"])
-    assert services["udf"]["build"] == {"context": ".", "dockerfile": "udfs/Dockerfile"}
+    assert services["train"]["build"] == {"context": ".", "dockerfile": "udfs/Dockerfile"}
+    assert services["udf"]["image"] == services["train"]["image"]
+    assert services["udf"]["depends_on"]["train"]["condition"] == "service_completed_successfully"
     assert services["setup"]["image"] == services["udf"]["image"]
     assert services["setup"]["depends_on"]["proton"]["condition"] == "service_healthy"
 

@@ -225,8 +225,9 @@ class Proton(ClickHouse):
         KEYWORDS = {
             **ClickHouse.Tokenizer.KEYWORDS,
             "LOW_CARDINALITY": TokenType.LOWCARDINALITY,
-            "EMIT": TokenType.VAR,
         }
+        # `session(...)` is Proton's session-window table function, not a keyword.
+        KEYWORDS.pop("SESSION")
 
     Parser = ProtonParser
 

@@ -70,6 +70,12 @@ class ProtonParser(ClickHouseParser):
             )
         return table
 
+    def _parse_table_alias(self, *args: Any, **kwargs: Any) -> exp.TableAlias | None:
+        # `FROM s EMIT ...`: EMIT starts a clause, it is not an alias of `s`.
+        if self._curr and self._curr.text.upper() == "EMIT":
+            return None
+        return super()._parse_table_alias(*args, **kwargs)
+
     def _parse_query_modifiers(self, this: Any) -> Any:
         this = super()._parse_query_modifiers(this)
         if isinstance(this, exp.Select) and self._match_text_seq("EMIT"):

@@ -27,7 +27,7 @@ def _configure_logging(verbose: int) -> None:
 
 
 class _Group(click.Group):
-    """Turn our own errors into one-line messages and exit code 2, without a traceback."""
+    """Turn our own errors into one-line messages and exit code 1, without a traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -313,7 +313,7 @@ def example_data(out, file_format, seed):
     """Write the generated example events as files, to edit or to pass back with --events."""
     from pyproton_ml.examples.fraud.data import generate_fraud_example, write_example
 
-    for path in write_example(generate_fraud_example(seed=seed), Path(out), format=file_format) or []:
+    for path in write_example(generate_fraud_example(seed=seed), Path(out), format=file_format).values():
         click.echo(f"wrote {path}")
 
 

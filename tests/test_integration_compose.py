@@ -131,8 +131,8 @@ def test_compose_file_services() -> None:
     assert services["proton"]["image"].startswith("d.timeplus.com/timeplus-io/proton:3.0.")
     assert "http://localhost:3218/proton/ping" in services["proton"]["healthcheck"]["test"]
     assert {"8463:8463", "3218:3218"} <= set(services["proton"]["ports"])
-    assert services["train"]["build"] == {"context": ".", "dockerfile": "udfs/Dockerfile"}
-    assert services["udf"]["image"] == services["train"]["image"]
+    assert services["udf"]["build"] == {"context": ".", "dockerfile": "udfs/Dockerfile"}
+    assert services["train"]["image"] == services["udf"]["image"]
     assert services["udf"]["depends_on"]["train"]["condition"] == "service_completed_successfully"
     assert services["setup"]["image"] == services["udf"]["image"]
     assert services["setup"]["depends_on"]["proton"]["condition"] == "service_healthy"

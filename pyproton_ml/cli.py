@@ -22,7 +22,11 @@ ENV = "PYPROTON_ML_"
 
 
 def _configure_logging(verbose: int) -> None:
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    level = logging.WARNING
+    if verbose == 1:
+        level = logging.INFO
+    elif verbose > 1:
+        level = logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
@@ -124,7 +128,7 @@ def _example_options(function: Callable) -> Callable:
 @click.option("--models-dir", type=click.Path(file_okay=False), default="udfs/models", envvar=f"{ENV}MODELS_DIR", help="Where the trained model is saved.")
 @click.option("--block-size", type=click.IntRange(1, 65409), default=500, help="Rows per UDF request in embedded mode (Proton sends one request per block).")
 @_proton_options
-@click.option("--udf-url", envvar=f"{ENV}UDF_URL", default="http://udf:8000/udf/fraud_score", help="UDF URL as Proton reaches it (Proton mode).")
+@click.option("--udf-url", envvar=f"{ENV}UDF_BASE_URL", default="http://udf:8000", help="Base URL of the UDF server as Proton reaches it (Proton mode).")
 @click.option("--sql-dir", type=click.Path(file_okay=False), default="sql", help="Generated SQL to apply (Proton mode).")
 def demo(events, merchants, labels, public_dataset, seed, models_dir, block_size, proton_host, proton_port, proton_user, udf_url, sql_dir):
     """Train the fraud model, serve it as a UDF and score payments.
@@ -142,7 +146,7 @@ def demo(events, merchants, labels, public_dataset, seed, models_dir, block_size
     if proton_host:
         with _proton_client(proton_host, proton_port, proton_user) as client:
             summary = fraud_demo.run_with_proton(
-                client, example, Path(models_dir), Path(sql_dir), udf_url=udf_url, auth_key=_auth_key(None), step=_step
+                client, example, Path(models_dir), Path(sql_dir), udf_base_url=udf_url, auth_key=_auth_key(None), step=_step
             )
         click.echo(f"Applied {summary.statements} statements and streamed {summary.inserted_payments} payments.")
         click.echo("Live scores (event_id, card_id, score, model_version, event_time):")
@@ -209,40 +213,40 @@ def serve(models_dir, host, port, auth_header, auth_key_file, no_auth, workers, 
 def register(models_dir, function_name, base_url, auth_header, auth_key_file, execution_timeout_ms, print_sql, proton_host, proton_port, proton_user):
     """Register models as Proton remote functions (CREATE OR REPLACE REMOTE FUNCTION)."""
     from pyproton_ml.models.artifact import discover_metadata
-    from pyproton_ml.sql.remote_function import create_remote_function
+    from pyproton_ml.registration import register_models, registration_statement
     from pyproton_ml.sql.render import render
 
     found = discover_metadata(Path(models_dir))
-    if function_name is not None:
-        if function_name not in found:
-            raise click.BadParameter(f"no model {function_name!r} in {models_dir!r}; found: {', '.join(sorted(found)) or 'none'}.", param_hint="--function")
-        found = {function_name: found[function_name]}
     if not found:
         raise click.ClickException(f"No models found in {models_dir!r}. Train one first, e.g. with `pyproton-ml demo`.")
-
-    key = "********" if print_sql else _auth_key(auth_key_file)
-    statements = []
-    for name, metadata in sorted(found.items()):
-        statement = create_remote_function(
-            name,
-            [(argument.name, argument.type) for argument in metadata.arguments],
-            return_type=metadata.return_type,
-            url=f"{base_url.rstrip('/')}/udf/{name}",
-            auth_header=auth_header,
-            auth_key=key,
-            execution_timeout_ms=execution_timeout_ms,
+    if function_name is not None and function_name not in found:
+        raise click.BadParameter(
+            f"no model {function_name!r} in {models_dir!r}; found: {', '.join(sorted(found))}.", param_hint="--function"
         )
-        statements.append((name, metadata.version, render(statement)))
+    names = [function_name] if function_name else sorted(found)
 
     if print_sql:
-        for _, _, sql in statements:
-            click.echo(sql + ";\n")
+        # The statements carry a placeholder, never the real key.
+        for name in names:
+            statement = registration_statement(
+                found[name], base_url, auth_header=auth_header, auth_key="********", execution_timeout_ms=execution_timeout_ms
+            )
+            click.echo(render(statement) + ";\n")
         return
 
+    key = _auth_key(auth_key_file)
     with _proton_client(proton_host, proton_port, proton_user) as client:
-        for name, version, sql in statements:
-            client.execute(sql)
-            _step(f"Registered {name} (model version {version}) at {base_url.rstrip('/')}/udf/{name}")
+        registered = register_models(
+            client,
+            Path(models_dir),
+            base_url,
+            auth_header=auth_header,
+            auth_key=key,
+            function_names=names,
+            execution_timeout_ms=execution_timeout_ms,
+        )
+    for metadata in registered:
+        _step(f"Registered {metadata.function_name} (model version {metadata.version}) at {base_url.rstrip('/')}/udf/{metadata.function_name}")
 
 
 @main.command()
@@ -281,7 +285,7 @@ def stream_events(events, merchants, labels, public_dataset, seed, count, batch_
 
 @main.group()
 def example() -> None:
-    """The bundled card-payment fraud example."""
+    """Work with the bundled card-payment fraud example."""
 
 
 @example.command("generate")

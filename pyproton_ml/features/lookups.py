@@ -61,10 +61,10 @@ class AsofLookup:
 
         For a window aggregate, the ASOF join alone would return the last window
         the key had, however old: a card idle for a day would still see
-        yesterday's count. Only the latest window that can be visible at the
-        event's time is kept, the one whose ``available_at`` lies within one
-        slide before it; an older match reads as no match (NULL, or the type's
-        default for a non-nullable column, as a LEFT join gives).
+        yesterday's count. So the lookup keeps only the latest window that can
+        be visible at the event's time: the one whose ``available_at`` lies
+        within one slide before it. An older match reads as no match, which is
+        NULL, or the type's default for a non-nullable column, as a LEFT join gives.
         """
         value = column(name, self.alias)
         if not isinstance(self.source, WindowAggregate):

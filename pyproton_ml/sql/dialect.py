@@ -1,9 +1,9 @@
 """The Proton dialect for sqlglot: ClickHouse plus Proton's streaming constructs.
 
 sqlglot registers a ``Dialect`` subclass under its lower-cased class name, so
-this module makes ``read="proton"`` and ``dialect="proton"`` work once it is
-imported; the ``sqlglot.dialects`` entry point in pyproject.toml also loads it
-for sqlglot users who never import pyproton_ml.
+importing this module makes ``read="proton"`` and ``dialect="proton"`` work.
+The ``sqlglot.dialects`` entry point in pyproject.toml also loads it for
+sqlglot users who never import pyproton_ml.
 
 The target Proton version is a dialect setting, as in
 ``sqlglot.Dialect.get_or_raise("proton, version=1.6")``. Without one, the

@@ -1,8 +1,8 @@
 """The example's generated files: SQL in ``sql/`` and Grafana files in ``dashboards/``.
 
-Both are committed, so users can read and apply them without running Python;
-``pyproton-ml example generate`` rewrites them and ``--check`` (and a test)
-reports any that differ from what the definitions produce.
+Both are committed, so users can read and apply them without running Python.
+``pyproton-ml example generate`` rewrites them. Its ``--check`` option, and a
+test, report any file that differs from what the definitions produce.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ from pyproton_ml.proton.client import ProtonClient
 from pyproton_ml.proton.statements import read_sql_directory
 from pyproton_ml.serving.config import DEFAULT_AUTH_HEADER
 from pyproton_ml.serving.server import start_background_server
-from pyproton_ml.sql.remote_function import create_remote_function
+from pyproton_ml.registration import register_models
 from pyproton_ml.sql.render import render
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def _no_progress(label: str, total: int) -> Callable[[int], None]:
 
 @dataclass
 class EmbeddedSummary:
-    """What the embedded run measured."""
+    """Measurements of the embedded run."""
 
     training_rows: int
     scored_rows: int
@@ -153,7 +153,7 @@ def run_with_proton(
     models_dir: Path,
     sql_dir: Path,
     *,
-    udf_url: str,
+    udf_base_url: str,
     auth_key: str,
     auth_header: str = DEFAULT_AUTH_HEADER,
     batch_rows: int = DEFAULT_BLOCK_SIZE,
@@ -170,16 +170,10 @@ def run_with_proton(
             training_set = build_training_set(engine, example)
         train_and_save(training_set, models_dir)
 
-    step(f"Registering {FUNCTION_NAME} at {udf_url}")
-    registration = create_remote_function(
-        FUNCTION_NAME,
-        payment_features.signature,
-        return_type="float64",
-        url=udf_url,
-        auth_header=auth_header,
-        auth_key=auth_key,
+    step(f"Registering {FUNCTION_NAME} with the UDF server at {udf_base_url}")
+    register_models(
+        client, models_dir, udf_base_url, auth_header=auth_header, auth_key=auth_key, function_names=[FUNCTION_NAME]
     )
-    client.execute(render(registration, pretty=False))
 
     statements = read_sql_directory(sql_dir)
     step(f"Applying {len(statements)} statements from {sql_dir}")

@@ -5,6 +5,7 @@ Every option can also be set through the environment variable its help names.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -12,6 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
+
+# Every option names its environment variable, and `--help` shows it.
+option = functools.partial(click.option, show_envvar=True)
 
 from pyproton_ml import __version__
 from pyproton_ml.errors import PyProtonMLError
@@ -22,12 +26,25 @@ ENV = "PYPROTON_ML_"
 
 
 def _configure_logging(verbose: int) -> None:
+    root = logging.getLogger()
+    if root.handlers:
+        # Logging is configured already, by an embedding application or a test runner.
+        return
+
     level = logging.WARNING
     if verbose == 1:
         level = logging.INFO
     elif verbose > 1:
         level = logging.DEBUG
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if verbose == 0:
+        # proton-driver logs each failed connection at WARNING, and our own
+        # error line already says it, so show the driver's only with -v.
+        handler.addFilter(lambda record: not record.name.startswith("proton_driver") or record.levelno >= logging.ERROR)
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 class _Group(click.Group):
@@ -42,7 +59,7 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(__version__, prog_name="pyproton-ml")
-@click.option("-v", "--verbose", count=True, help="Log progress (-v) or debug detail (-vv) to stderr.")
+@option("-v", "--verbose", count=True, help="Log progress (-v) or debug detail (-vv) to stderr.")
 def main(verbose: int) -> None:
     """Run scikit-learn models inside Timeplus Proton streaming SQL."""
     _configure_logging(verbose)
@@ -50,12 +67,12 @@ def main(verbose: int) -> None:
 
 def _proton_options(function: Callable) -> Callable:
     options = [
-        click.option("--proton-host", envvar=f"{ENV}PROTON_HOST", help="Proton host for the native protocol."),
-        click.option("--proton-port", envvar=f"{ENV}PROTON_PORT", type=click.IntRange(1, 65535), help="Proton native TCP port (streaming: 8463)."),
-        click.option("--proton-user", envvar=f"{ENV}PROTON_USER", help="Proton user (default: default)."),
+        option("--proton-host", envvar=f"{ENV}PROTON_HOST", help="Proton host for the native protocol."),
+        option("--proton-port", envvar=f"{ENV}PROTON_PORT", type=click.IntRange(1, 65535), help="Proton native TCP port (streaming: 8463)."),
+        option("--proton-user", envvar=f"{ENV}PROTON_USER", help="Proton user (default: default)."),
     ]
-    for option in reversed(options):
-        function = option(function)
+    for decorator in reversed(options):
+        function = decorator(function)
     return function
 
 
@@ -112,24 +129,24 @@ def _load_example(events: str | None, merchants: str | None, labels: str | None,
 
 def _example_options(function: Callable) -> Callable:
     options = [
-        click.option("--events", type=click.Path(dir_okay=False), help="Payments file (CSV or Parquet) instead of generated events."),
-        click.option("--merchants", type=click.Path(dir_okay=False), help="Merchant dimension file, with --events."),
-        click.option("--labels", type=click.Path(dir_okay=False), help="Labels file, with --events."),
-        click.option("--public-dataset", is_flag=True, help="Replay the bundled real public dataset (U.S. employment series; derived labels)."),
-        click.option("--seed", type=int, default=7, help="Seed of the event generator."),
+        option("--events", envvar=f"{ENV}EVENTS", type=click.Path(dir_okay=False), help="Payments file (CSV or Parquet) instead of generated events."),
+        option("--merchants", envvar=f"{ENV}MERCHANTS", type=click.Path(dir_okay=False), help="Merchant dimension file, with --events."),
+        option("--labels", envvar=f"{ENV}LABELS", type=click.Path(dir_okay=False), help="Labels file, with --events."),
+        option("--public-dataset", envvar=f"{ENV}PUBLIC_DATASET", is_flag=True, help="Replay the bundled real public dataset (U.S. employment series; derived labels)."),
+        option("--seed", envvar=f"{ENV}SEED", type=int, default=7, help="Seed of the event generator."),
     ]
-    for option in reversed(options):
-        function = option(function)
+    for decorator in reversed(options):
+        function = decorator(function)
     return function
 
 
 @main.command()
 @_example_options
-@click.option("--models-dir", type=click.Path(file_okay=False), default="udfs/models", envvar=f"{ENV}MODELS_DIR", help="Where the trained model is saved.")
-@click.option("--block-size", type=click.IntRange(1, 65409), default=500, help="Rows per UDF request in embedded mode (Proton sends one request per block).")
+@option("--models-dir", type=click.Path(file_okay=False), default="udfs/models", envvar=f"{ENV}MODELS_DIR", help="Where the trained model is saved.")
+@option("--block-size", envvar=f"{ENV}BLOCK_SIZE", type=click.IntRange(1, 65409), default=500, help="Rows per UDF request in embedded mode (Proton sends one request per block).")
 @_proton_options
-@click.option("--udf-url", envvar=f"{ENV}UDF_BASE_URL", default="http://udf:8000", help="Base URL of the UDF server as Proton reaches it (Proton mode).")
-@click.option("--sql-dir", type=click.Path(file_okay=False), default="sql", help="Generated SQL to apply (Proton mode).")
+@option("--udf-url", envvar=f"{ENV}UDF_BASE_URL", default="http://udf:8000", help="Base URL of the UDF server as Proton reaches it (Proton mode).")
+@option("--sql-dir", envvar=f"{ENV}SQL_DIR", type=click.Path(file_okay=False), default="sql", help="Generated SQL to apply (Proton mode).")
 def demo(events, merchants, labels, public_dataset, seed, models_dir, block_size, proton_host, proton_port, proton_user, udf_url, sql_dir):
     """Train the fraud model, serve it as a UDF and score payments.
 
@@ -173,21 +190,23 @@ def _number(value: float | None) -> str:
 
 
 @main.command()
-@click.option("--models", "models_dir", type=click.Path(file_okay=False), envvar=f"{ENV}MODELS_DIR", required=True, help="Directory of <function>/<version>/ model folders.")
-@click.option("--host", envvar=f"{ENV}HOST", default="127.0.0.1", help="Address to listen on.")
-@click.option("--port", envvar=f"{ENV}PORT", type=click.IntRange(0, 65535), default=8000, help="TCP port to listen on.")
-@click.option("--auth-header", envvar=f"{ENV}AUTH_HEADER", default="X-API-Key", help="Header that carries the key (AUTH_HEADER in CREATE REMOTE FUNCTION).")
-@click.option("--auth-key-file", envvar=f"{ENV}AUTH_KEY_FILE", type=click.Path(dir_okay=False), help="File holding the key; otherwise PYPROTON_ML_AUTH_KEY.")
-@click.option("--no-auth", is_flag=True, help="Serve without authentication (logs a warning).")
-@click.option("--workers", envvar=f"{ENV}WORKERS", type=click.IntRange(1, 64), help="gunicorn worker processes.")
-@click.option("--threads", envvar=f"{ENV}THREADS", type=click.IntRange(1, 256), help="Threads per worker.")
+@option("--models", "models_dir", type=click.Path(file_okay=False), envvar=f"{ENV}MODELS_DIR", required=True, help="Directory of <function>/<version>/ model folders.")
+@option("--host", envvar=f"{ENV}HOST", default="127.0.0.1", help="Address to listen on.")
+@option("--port", envvar=f"{ENV}PORT", type=click.IntRange(0, 65535), default=8000, help="TCP port to listen on.")
+@option("--auth-header", envvar=f"{ENV}AUTH_HEADER", default="X-API-Key", help="Header that carries the key (AUTH_HEADER in CREATE REMOTE FUNCTION).")
+@option("--auth-key-file", envvar=f"{ENV}AUTH_KEY_FILE", type=click.Path(dir_okay=False), help="File holding the key; otherwise PYPROTON_ML_AUTH_KEY.")
+@option("--no-auth", is_flag=True, help="Serve without authentication (logs a warning).")
+@option("--workers", envvar=f"{ENV}WORKERS", type=click.IntRange(1, 64), help="gunicorn worker processes.")
+@option("--threads", envvar=f"{ENV}THREADS", type=click.IntRange(1, 256), help="Threads per worker.")
 def serve(models_dir, host, port, auth_header, auth_key_file, no_auth, workers, threads):
     """Serve each model as a Proton remote UDF at POST /udf/<function name>."""
     from pyproton_ml.serving.config import build_config
     from pyproton_ml.serving.server import serve as run_server
 
-    if not logging.getLogger().handlers or logging.getLogger().level > logging.INFO:
-        _configure_logging(1)
+    # A server logs its start, stop and errors even without -v.
+    root = logging.getLogger()
+    if root.level > logging.INFO:
+        root.setLevel(logging.INFO)
     config = build_config(
         models_dir=models_dir,
         host=host,
@@ -202,13 +221,13 @@ def serve(models_dir, host, port, auth_header, auth_key_file, no_auth, workers, 
 
 
 @main.command()
-@click.option("--models", "models_dir", type=click.Path(file_okay=False), envvar=f"{ENV}MODELS_DIR", default="udfs/models", help="Directory of <function>/<version>/ model folders.")
-@click.option("--function", "function_name", default=None, help="Function to register; default: every model in --models.")
-@click.option("--url", "base_url", envvar=f"{ENV}UDF_BASE_URL", required=True, help="Base URL of the UDF server as Proton reaches it, e.g. http://udf:8000.")
-@click.option("--auth-header", envvar=f"{ENV}AUTH_HEADER", default="X-API-Key", help="Header name Proton sends the key in.")
-@click.option("--auth-key-file", envvar=f"{ENV}AUTH_KEY_FILE", type=click.Path(dir_okay=False), help="File holding the key; otherwise PYPROTON_ML_AUTH_KEY.")
-@click.option("--execution-timeout-ms", type=click.IntRange(1, 3_600_000), default=10_000, help="EXECUTION_TIMEOUT: how long Proton waits for one call, in ms.")
-@click.option("--print-sql", is_flag=True, help="Print the statements with the key masked instead of running them.")
+@option("--models", "models_dir", type=click.Path(file_okay=False), envvar=f"{ENV}MODELS_DIR", default="udfs/models", help="Directory of <function>/<version>/ model folders.")
+@option("--function", "function_name", envvar=f"{ENV}FUNCTION", default=None, help="Function to register; default: every model in --models.")
+@option("--url", "base_url", envvar=f"{ENV}UDF_BASE_URL", required=True, help="Base URL of the UDF server as Proton reaches it, e.g. http://udf:8000.")
+@option("--auth-header", envvar=f"{ENV}AUTH_HEADER", default="X-API-Key", help="Header name Proton sends the key in.")
+@option("--auth-key-file", envvar=f"{ENV}AUTH_KEY_FILE", type=click.Path(dir_okay=False), help="File holding the key; otherwise PYPROTON_ML_AUTH_KEY.")
+@option("--execution-timeout-ms", envvar=f"{ENV}EXECUTION_TIMEOUT_MS", type=click.IntRange(1, 3_600_000), default=10_000, help="EXECUTION_TIMEOUT: how long Proton waits for one call, in ms.")
+@option("--print-sql", is_flag=True, help="Print the statements with the key masked instead of running them.")
 @_proton_options
 def register(models_dir, function_name, base_url, auth_header, auth_key_file, execution_timeout_ms, print_sql, proton_host, proton_port, proton_user):
     """Register models as Proton remote functions (CREATE OR REPLACE REMOTE FUNCTION)."""
@@ -250,7 +269,7 @@ def register(models_dir, function_name, base_url, auth_header, auth_key_file, ex
 
 
 @main.command()
-@click.option("--sql-dir", type=click.Path(file_okay=False, exists=True), default="sql", help="Folder of numbered *.sql files, applied in name order.")
+@option("--sql-dir", envvar=f"{ENV}SQL_DIR", type=click.Path(file_okay=False, exists=True), default="sql", help="Folder of numbered *.sql files, applied in name order.")
 @_proton_options
 def apply(sql_dir, proton_host, proton_port, proton_user):
     """Apply the generated SQL (streams and materialized views) to Proton."""
@@ -264,8 +283,8 @@ def apply(sql_dir, proton_host, proton_port, proton_user):
 
 @main.command("stream-events")
 @_example_options
-@click.option("--count", type=click.IntRange(1), default=None, help="Send only the first N payments (in arrival order).")
-@click.option("--batch-rows", type=click.IntRange(1, 65409), default=500, help="Rows per INSERT; each INSERT is one block for the views.")
+@option("--count", envvar=f"{ENV}EVENT_COUNT", type=click.IntRange(1), default=None, help="Send only the first N payments (in arrival order).")
+@option("--batch-rows", envvar=f"{ENV}BATCH_ROWS", type=click.IntRange(1, 65409), default=500, help="Rows per INSERT; each INSERT is one block for the views.")
 @_proton_options
 def stream_events(events, merchants, labels, public_dataset, seed, count, batch_rows, proton_host, proton_port, proton_user):
     """Insert the example's merchants, payments and labels into Proton."""
@@ -289,9 +308,9 @@ def example() -> None:
 
 
 @example.command("generate")
-@click.option("--sql-dir", type=click.Path(file_okay=False), default="sql", help="Where the rendered SQL goes.")
-@click.option("--dashboards-dir", type=click.Path(file_okay=False), default="dashboards", help="Where the Grafana JSON and provisioning files go.")
-@click.option("--check", is_flag=True, help="Only report files that are out of date; exit 1 if any are.")
+@option("--sql-dir", type=click.Path(file_okay=False), default="sql", help="Where the rendered SQL goes.")
+@option("--dashboards-dir", type=click.Path(file_okay=False), default="dashboards", help="Where the Grafana JSON and provisioning files go.")
+@option("--check", is_flag=True, help="Only report files that are out of date; exit 1 if any are.")
 def example_generate(sql_dir, dashboards_dir, check):
     """Render the example's SQL into sql/ and its Grafana files into dashboards/."""
     from pyproton_ml.examples.fraud.artifacts import stale_example_files, write_example_files
@@ -310,9 +329,9 @@ def example_generate(sql_dir, dashboards_dir, check):
 
 
 @example.command("data")
-@click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder to write payments, merchants and labels into.")
-@click.option("--format", "file_format", type=click.Choice(["csv", "parquet"]), default="csv", help="File format.")
-@click.option("--seed", type=int, default=7, help="Seed of the event generator.")
+@option("--out", type=click.Path(file_okay=False), required=True, help="Folder to write payments, merchants and labels into.")
+@option("--format", "file_format", type=click.Choice(["csv", "parquet"]), default="csv", help="File format.")
+@option("--seed", envvar=f"{ENV}SEED", type=int, default=7, help="Seed of the event generator.")
 def example_data(out, file_format, seed):
     """Write the generated example events as files, to edit or to pass back with --events."""
     from pyproton_ml.examples.fraud.data import generate_fraud_example, write_example
@@ -323,7 +342,7 @@ def example_data(out, file_format, seed):
 
 @example.command("train")
 @_example_options
-@click.option("--models-dir", type=click.Path(file_okay=False), default="udfs/models", envvar=f"{ENV}MODELS_DIR", help="Where the trained model is saved.")
+@option("--models-dir", type=click.Path(file_okay=False), default="udfs/models", envvar=f"{ENV}MODELS_DIR", help="Where the trained model is saved.")
 def example_train(events, merchants, labels, public_dataset, seed, models_dir):
     """Train the example model in the embedded engine and save it, without serving."""
     from pyproton_ml.embedded.engine import EmbeddedEngine

@@ -58,7 +58,7 @@ def test_unreachable_logs_without_traceback(unreachable: ProtonClient, caplog: p
     assert "Traceback" not in caplog.text
     assert PASSWORD not in caplog.text
     assert "udf-key" not in caplog.text
-    assert any(record.name == "pyproton_ml.proton.client" and record.levelno == logging.ERROR for record in caplog.records)
+    assert any(record.name == "pyproton_ml.proton.client" and record.levelno == logging.INFO for record in caplog.records)
 
 
 def test_apply_logs_kind_and_name(unreachable: ProtonClient, caplog: pytest.LogCaptureFixture) -> None:

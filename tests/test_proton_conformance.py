@@ -101,9 +101,9 @@ def test_emit_after_limit_before_settings(version: str) -> None:
     assert sql.index("LIMIT 5") < sql.index("EMIT ") < sql.index("SETTINGS seek_to = 'earliest'")
 
 
-# Proton 1.6 spells the policy AFTER WATERMARK (src/Parsers/Streaming/ParserEmitQuery.cpp at
-# v1.6.1). Proton 3.x calls it AFTER WINDOW CLOSE (docs streaming-aggregations.md, "EMIT
-# policies"). Both take the delay as WITH DELAY.
+# Older copies of timeplus-io/proton src/Parsers/Streaming/ParserEmitQuery.cpp accept only
+# AFTER WATERMARK. Newer copies accept AFTER WINDOW CLOSE and keep AFTER WATERMARK as an alias,
+# so 1.6 output uses the old spelling and 3.x output the new one.
 @pytest.mark.parametrize(
     ("version", "clause"),
     [

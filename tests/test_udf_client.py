@@ -30,8 +30,8 @@ from pyproton_ml.serving.server import start_background_server
 KEY = "udf-client-test-key"
 FUNCTION = "txn_score"
 
-# Proton 3.0.13 stopped quoting 64-bit integers in JSON output formats
-# (Proton 3.0.13 release notes: "Disable quoting 64 bit integers in JSON formats by default").
+# The last Proton release that quotes 64-bit integers in JSON, and the first that does not
+# (UNQUOTED_INT64_VERSION in pyproton_ml/embedded/udf_client.py).
 QUOTING_VERSION = (3, 0, 12)
 PLAIN_VERSION = (3, 0, 13)
 
@@ -62,8 +62,7 @@ def make_frame(rows: int, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-# Encodings of ClickHouse's JSON output formats, which Proton inherits
-# (Proton src/Functions/UserDefined/RemoteUserDefinedFunction.h writes the call's block as JSONColumns).
+# The JSONColumns encodings that Proton sends, per type and Proton version.
 @pytest.mark.parametrize(
     ("type_name", "values", "proton_version", "expected"),
     [

@@ -164,7 +164,7 @@ class GrafanaDeployer:
         except (GrafanaException, niquests.exceptions.RequestException) as error:
             message = f"Grafana at {where} is unreachable during {action} ({type(error).__name__}). Check {ENV_URL} and that Grafana runs."
 
-        logger.error("%s", message)
+        logger.info("%s", message)
         raise GrafanaError(message)
 
 

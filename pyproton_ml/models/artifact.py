@@ -74,7 +74,11 @@ def read_metadata(path: str | os.PathLike[str]) -> ModelMetadata:
     metadata_path = directory / METADATA_FILE
     if not metadata_path.is_file():
         raise ModelArtifactError(f"Missing {METADATA_FILE} in model directory {str(directory)!r}. Save models with save_model.")
-    return ModelMetadata.from_json(metadata_path.read_bytes(), source=str(metadata_path))
+    try:
+        data = metadata_path.read_bytes()
+    except OSError as error:
+        raise ModelArtifactError(f"Cannot read {str(metadata_path)!r}: {error.strerror}. Check its permissions.") from None
+    return ModelMetadata.from_json(data, source=str(metadata_path))
 
 
 def load_model(path: str | os.PathLike[str]) -> LoadedModel:

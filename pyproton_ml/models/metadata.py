@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import platform
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -17,6 +18,26 @@ from pyproton_ml.models.types import Argument, parse_type
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = ("name", "version", "function_name", "arguments", "sha256")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+# The JSON type of every field after `arguments` is parsed; bool is excluded from the numbers
+# because JSON true/false would otherwise pass as 1/0.
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "return_type": (str,),
+    "sha256": (str,),
+    "metrics": (dict,),
+    "threshold": (int, float),
+    "reference": (dict,),
+    "score_reference": (dict,),
+    "created_at": (str,),
+    "library_versions": (dict,),
+    "training_rows": (int,),
+    "label": (str,),
+}
+
+
+_JSON_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", dict: "an object"}
 
 
 def library_versions() -> dict[str, str]:
@@ -53,6 +74,16 @@ class ModelMetadata:
     label: str = ""
 
     def __post_init__(self) -> None:
+        for name, types in _FIELD_TYPES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, types):
+                expected = " or ".join(_JSON_TYPE_NAMES[kind] for kind in types)
+                raise ModelArtifactError(f"Invalid metadata field {name!r}: expected {expected}, got {value!r:.80}.")
+        if self.sha256 and not _SHA256.fullmatch(self.sha256):
+            raise ModelArtifactError(
+                f"Invalid metadata field 'sha256': {self.sha256!r:.80} is not 64 lowercase hex digits. "
+                "Save the model again with save_model."
+            )
         validate_function_name(self.function_name)
         validate_version(self.version)
         parse_type(self.return_type)
@@ -94,8 +125,18 @@ class ModelMetadata:
                 f"Invalid metadata in {source}: unknown keys {unknown!r:.200}. "
                 "It may come from a newer pyproton-ml; upgrade or rewrite it with save_model."
             )
+        arguments = document["arguments"]
+        if not isinstance(arguments, list) or not all(
+            isinstance(argument, dict) and set(argument) == {"name", "type"} for argument in arguments
+        ):
+            raise ModelArtifactError(
+                f"Invalid metadata in {source}: 'arguments' must be a list of {{\"name\": ..., \"type\": ...}} objects, "
+                f"got {arguments!r:.80}. Rewrite the file with save_model."
+            )
+        if not document["sha256"]:
+            raise ModelArtifactError(f"Invalid metadata in {source}: 'sha256' is empty. Save the model again with save_model.")
         try:
-            document["arguments"] = [Argument(**argument) for argument in document["arguments"]]
+            document["arguments"] = [Argument(**argument) for argument in arguments]
             if document.get("threshold") is None:
                 document["threshold"] = 0.5
             return cls(**document)

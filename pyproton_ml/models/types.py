@@ -27,6 +27,11 @@ INTEGER_BOUNDS: dict[str, tuple[int, int]] = {
 
 _TOKEN = re.compile(r"\s*(?:(?P<word>[a-z_][a-z0-9_]*)|(?P<number>\d+)|(?P<quoted>'[^']*')|(?P<punct>[(),]))")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_TYPE_DEPTH = 8
+
+# ClickHouse's DataTypeNullable constructor rejects these inside nullable() ("Nested type ... cannot
+# be inside Nullable type", src/DataTypes/DataTypeNullable.cpp), and Proton inherits that check.
+_NOT_INSIDE_NULLABLE = ("nullable", "array", "low_cardinality")
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,11 @@ def _tokenize(text: str) -> list[str]:
     return tokens
 
 
-def _parse_tokens(text: str, tokens: list[str], position: int) -> tuple[ProtonType, int]:
+def _parse_tokens(text: str, tokens: list[str], position: int, depth: int = 1) -> tuple[ProtonType, int]:
+    if depth > MAX_TYPE_DEPTH:
+        raise InputDataError(f"Invalid Proton type {text!r:.80}: it nests more than {MAX_TYPE_DEPTH} types deep.")
+    if position >= len(tokens):
+        raise InputDataError(f"Invalid Proton type {text!r:.80}: a type name is missing at the end.")
     name = tokens[position]
     if name not in ALL_TYPE_NAMES:
         raise InputDataError(
@@ -121,7 +130,12 @@ def _parse_tokens(text: str, tokens: list[str], position: int) -> tuple[ProtonTy
     position += 1
 
     if name in WRAPPER_TYPES:
-        inner, position = _parse_tokens(text, tokens, position)
+        inner, position = _parse_tokens(text, tokens, position, depth + 1)
+        if name == "nullable" and inner.name in _NOT_INSIDE_NULLABLE:
+            raise InputDataError(
+                f"Invalid Proton type {text!r:.80}: {inner.name} cannot be inside nullable. "
+                "Write nullable() around the element type, e.g. 'array(nullable(float64))'."
+            )
         position = _expect(text, tokens, position, ")")
         return ProtonType(name, inner=inner), position
 

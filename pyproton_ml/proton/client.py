@@ -200,13 +200,13 @@ class ProtonClient:
         code = getattr(error, "code", None)
 
         if isinstance(error, (driver_errors.NetworkError, driver_errors.SocketTimeoutError)):
-            logger.error("Proton at %s is unreachable during %s: %s (code %s)", self.address, description, detail, code)
+            logger.info("Proton at %s is unreachable during %s: %s (code %s)", self.address, description, detail, code)
             return ProtonError(
                 f"Proton at {self.address} is unreachable during {description}: {detail} (code {code}). "
                 f"Check that the server runs and that {ENV_PREFIX}HOST and {ENV_PREFIX}PORT point to its native TCP port."
             )
 
-        logger.error("Proton at %s rejected %s: code %s: %s", self.address, description, code, detail)
+        logger.info("Proton at %s rejected %s: code %s: %s", self.address, description, code, detail)
         return ProtonError(f"Proton at {self.address} rejected {description}: code {code}: {detail}")
 
 

@@ -167,14 +167,22 @@ def _check_content_type() -> None:
 
 def _read_body(config: ServingConfig) -> bytes:
     try:
-        return request.get_data(cache=False)
+        body = request.get_data(cache=False)
     except RequestEntityTooLarge:
+        body = None
+    # werkzeug stops reading a chunked body (no Content-Length) at MAX_CONTENT_LENGTH without an
+    # error, so one more byte from the server's input stream tells a complete body from a cut one.
+    if body is None or (
+        request.content_length is None and len(body) >= config.max_body_bytes and request.environ["wsgi.input"].read(1)
+    ):
+        size = f"of {request.content_length} bytes" if request.content_length is not None else "(chunked)"
         raise _RequestFailed(
             413,
             "too_large",
-            f"Request body of {request.content_length} bytes exceeds the limit of {config.max_body_bytes} bytes. "
+            f"Request body {size} exceeds the limit of {config.max_body_bytes} bytes. "
             "Raise PYPROTON_ML_MAX_BODY_BYTES or lower max_block_size.",
-        ) from None
+        )
+    return body
 
 
 def _decode(body: bytes, model: LoadedModel) -> tuple[Any, int]:

@@ -30,7 +30,8 @@ import pandas as pd
 from pyproton_ml.errors import InputDataError, UnsupportedError
 from pyproton_ml.models.types import FLOATS, INTEGER_BOUNDS, Argument, ProtonType, parse_type
 
-_QUOTED_INTEGER = re.compile(r"-?\d{1,20}")
+# ASCII digits only: `\d` would also match other scripts' digits, which int() accepts.
+_QUOTED_INTEGER = re.compile(r"-?[0-9]{1,20}")
 _DATETIME_FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%d %H:%M:%S"}
 _SHOWN_CHARACTERS = 40
 
@@ -135,9 +136,8 @@ def encode_result(values: np.ndarray | Sequence[Any], return_type: str = "float6
 
 
 def _decode_floats(name: str, values: list[Any], type_name: str) -> np.ndarray:
-    fast = np.asarray(values) if values else np.empty(0, dtype=np.float64)
-    # NOTE: a row mixing numbers and JSON booleans passes this fast path with booleans as 0/1.
-    if fast.ndim == 1 and fast.dtype.kind in "fiu":
+    fast = _fast_array(values, (int, float), np.float64)
+    if fast is not None and fast.dtype.kind in "fiu":
         return fast.astype(np.float64, copy=False)
     _check_each(name, values, type_name, lambda value: value is None or type(value) in (int, float))
     return np.array(values, dtype=np.float64)
@@ -146,8 +146,8 @@ def _decode_floats(name: str, values: list[Any], type_name: str) -> np.ndarray:
 def _decode_integers(name: str, values: list[Any], type_name: str, nullable: bool) -> np.ndarray:
     low, high = INTEGER_BOUNDS[type_name]
     target = np.uint64 if type_name == "uint64" else np.int64
-    fast = np.asarray(values) if values else np.empty(0, dtype=np.int64)
-    if fast.ndim == 1 and fast.dtype.kind in "iu":
+    fast = _fast_array(values, (int,), np.int64)
+    if fast is not None and fast.dtype.kind in "iu":
         if fast.size and (int(fast.min()) < low or int(fast.max()) > high):
             index = int(np.argmax((fast < low) | (fast > high)))
             raise _type_error(name, index, values[index], type_name, f"outside [{low}, {high}]")
@@ -174,8 +174,8 @@ def _decode_integers(name: str, values: list[Any], type_name: str, nullable: boo
 
 
 def _decode_bools(name: str, values: list[Any], nullable: bool, type_name: str) -> np.ndarray:
-    fast = np.asarray(values) if values else np.empty(0, dtype=bool)
-    if fast.ndim == 1 and fast.dtype.kind == "b":
+    fast = _fast_array(values, (bool,), bool)
+    if fast is not None and fast.dtype.kind == "b":
         return fast.astype(np.float64) if nullable else fast
     _check_each(name, values, type_name, lambda value: type(value) is bool or (nullable and value is None))
     return np.array([np.nan if value is None else float(value) for value in values], dtype=np.float64)
@@ -215,6 +215,20 @@ def _decode_arrays(name: str, values: list[Any], inner: ProtonType, nullable: bo
         except InputDataError as error:
             raise InputDataError(f"In row {index}: {error}") from None
     return decoded
+
+
+def _fast_array(values: list[Any], element_types: tuple[type, ...], empty_dtype: Any) -> np.ndarray | None:
+    """Convert `values` in one numpy call when every element's type is in `element_types`, else return None.
+
+    Checking the types first keeps JSON booleans out of numeric columns (numpy would read them as
+    0/1) and nested or mixed values away from numpy's ragged-array ValueError, so those rows reach
+    the per-value checks, which name the bad row.
+    """
+    if not values:
+        return np.empty(0, dtype=empty_dtype)
+    if not set(map(type, values)) <= set(element_types):
+        return None
+    return np.asarray(values)
 
 
 def _check_each(name: str, values: list[Any], type_name: str, is_valid: Any) -> None:

@@ -74,6 +74,12 @@ _SUFFIX_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _FLAG_STRINGS = {"0": 0, "1": 1, "0.0": 0, "1.0": 1, "false": 0, "true": 1}
 _ROW_NOTE = "0-based, header not counted"
 
+# Times outside this range do not survive the training path. ClickHouse DateTime64 clamped values
+# to [1900-01-01, 2299-12-31] until ClickHouse PR 107907 (merged July 2026), and chDB results
+# become pandas datetime64[ns], which ends at 2262-04-11: a 2999 event came back as 1829.
+MIN_TIME = pd.Timestamp("1900-01-01")
+MAX_TIME = pd.Timestamp("2262-04-11")
+
 
 def load_payments(path: str | Path) -> pd.DataFrame:
     """Read payment events from a CSV or Parquet file and coerce them to the payments contract."""
@@ -299,6 +305,13 @@ def _coerce_time(series: pd.Series, spec: ColumnSpec, source: str) -> pd.Series:
                 source, spec.name, row, series.iloc[row], "an ISO 8601 timestamp", fix
             )
         times = parsed.dt.tz_localize(None)
+    outside = (times < MIN_TIME) | (times >= MAX_TIME)
+    if outside.any():
+        row = _first_row(outside)
+        raise _invalid_value(
+            source, spec.name, row, series.iloc[row], f"a time from {MIN_TIME.date()} to before {MAX_TIME.date()}",
+            "Fix the year of that value or drop the row.",
+        )  # fmt: skip
     return times.astype("datetime64[ms]")
 
 

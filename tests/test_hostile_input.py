@@ -1,14 +1,16 @@
-"""Hostile and malformed input at every entry point: each case is an input that once failed badly."""
+"""Hostile and malformed input at every entry point: each case pins how one bad input is rejected."""
 
 from __future__ import annotations
 
 import http.client
 import logging
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 import pytest
@@ -33,8 +35,6 @@ class ConstantModel:
     """A classifier that scores every row 0.25, so that the tests need no training."""
 
     def predict_proba(self, frame: pd.DataFrame) -> Any:
-        import numpy as np
-
         return np.tile([0.75, 0.25], (len(frame), 1))
 
 
@@ -73,12 +73,22 @@ def post_chunked(server: BackgroundServer, body: bytes) -> bytes:
         connection.sendall(request + f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n")
         connection.shutdown(socket.SHUT_WR)
         reply = b""
-        while b"\r\n\r\n" not in reply or not reply.endswith(b"\n"):
+        # Read up to the end of the body that Content-Length announces: the server may keep the
+        # connection open while it drains the rest of an oversized request.
+        while not _is_complete(reply):
             chunk = connection.recv(65536)
             if not chunk:
                 break
             reply += chunk
     return reply
+
+
+def _is_complete(reply: bytes) -> bool:
+    head, separator, body = reply.partition(b"\r\n\r\n")
+    if not separator:
+        return False
+    lengths = [line.split(b":", 1)[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")]
+    return bool(lengths) and len(body) >= int(lengths[0])
 
 
 # Column values that numpy would coerce (booleans as 0/1) or fail on (ragged rows) in the fast path.
@@ -114,13 +124,13 @@ def test_codec_rejects_coercible_values(type_name: str, values: list[Any], messa
         (good_columns(count=["0x10"]), 400, "row 0: '0x10'"),
         (good_columns(flag=[1]), 400, "row 0: 1"),
         ({"result": [1]}, 400, r"unknown \['result'\]"),
-        ({"amount": [], "count": [], "flag": []}, 200, '{"result":[]}'),
+        ({"amount": [], "count": [], "flag": []}, 200, r'\{"result":\[\]\}'),
     ],
 )
 def test_udf_hostile_columns(server: BackgroundServer, columns: dict[str, Any], status: int, message: str) -> None:
     reply_status, reply = post(server, orjson.dumps(columns))
     assert reply_status == status
-    assert message in reply or __import__("re").search(message, reply)
+    assert re.search(message, reply)
     assert "Traceback" not in reply
 
 
@@ -265,7 +275,7 @@ def payments(event_time: str) -> pd.DataFrame:
             "card_id": ["C1", "C1"],
             "merchant_id": ["M1", "M1"],
             "merchant_category": ["food", "food"],
-            "amount": ["1.5", ""],
+            "amount": ["1.5", None],
             "event_time": ["2024-01-01 00:00:00", event_time],
         }
     )

@@ -8,6 +8,7 @@ stores the SHA-256 of model.joblib, and `load_model` checks it before unpickling
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import tempfile
@@ -93,7 +94,13 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
     if not model_path.is_file():
         raise ModelArtifactError(f"Missing {MODEL_FILE} in model directory {str(directory)!r}.")
 
-    actual = file_sha256(model_path)
+    # Hash and unpickle the same bytes, so the file cannot be swapped between the
+    # check and the load.
+    try:
+        content = model_path.read_bytes()
+    except OSError as error:
+        raise ModelArtifactError(f"Cannot read {str(model_path)!r}: {error.strerror}.") from None
+    actual = hashlib.sha256(content).hexdigest()
     if actual != metadata.sha256:
         raise ModelArtifactError(
             f"SHA-256 mismatch for {str(model_path)!r}: metadata expects {metadata.sha256!r}, the file has {actual!r}. "
@@ -107,7 +114,7 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
         )
 
     _warn_on_version_skew(metadata)
-    estimator = joblib.load(model_path)
+    estimator = joblib.load(io.BytesIO(content))
     logger.info("Loaded model %s version %s from %s (sha256 %s)", metadata.function_name, metadata.version, directory, actual[:12])
     return LoadedModel(estimator=estimator, metadata=metadata, path=directory)
 

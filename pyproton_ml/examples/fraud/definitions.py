@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pyproton_ml.examples.fraud.data import MERCHANT_CATEGORIES as GENERATED_CATEGORIES
 from pyproton_ml.features import AsofLookup
 from pyproton_ml.features import Col
 from pyproton_ml.features import Column
@@ -20,18 +21,9 @@ from pyproton_ml.features import Ratio
 from pyproton_ml.features import Stream
 from pyproton_ml.features import WindowAggregate
 
-# The category list is part of the feature definition, so the encoding is the
-# same in training and serving. It matches the generator's categories.
-MERCHANT_CATEGORIES = (
-    "grocery",
-    "fuel",
-    "restaurant",
-    "online_retail",
-    "travel",
-    "electronics",
-    "gambling",
-    "pharmacy",
-)
+# The encoding's category list is part of the feature definition, so training
+# and serving share it. It is the generator's list of categories.
+MERCHANT_CATEGORIES = GENERATED_CATEGORIES
 
 payments = Stream(
     "payments",

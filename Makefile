@@ -28,4 +28,4 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/serving_overhead.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache pyproton_ml.egg-info

@@ -84,8 +84,13 @@ def _proton_client(host: str | None, port: int | None, user: str | None):
 
 
 def _auth_key(auth_key_file: str | None) -> str:
-    from pyproton_ml.serving.config import read_auth_key
+    """Read the key that Proton must send to the UDF server."""
+    from pyproton_ml.serving.config import ENV_PREFIX, read_auth_key
 
+    if auth_key_file is None and not os.environ.get(ENV_PREFIX + "AUTH_KEY_FILE") and ENV_PREFIX + "AUTH_KEY" not in os.environ:
+        raise click.ClickException(
+            "No UDF auth key is set. Set PYPROTON_ML_AUTH_KEY (or pass --auth-key-file) to the key the UDF server uses."
+        )
     return read_auth_key(auth_key_file, os.environ)
 
 
@@ -145,9 +150,10 @@ def _example_options(function: Callable) -> Callable:
 @option("--models-dir", type=click.Path(file_okay=False), default="udfs/models", envvar=f"{ENV}MODELS_DIR", help="Where the trained model is saved.")
 @option("--block-size", envvar=f"{ENV}BLOCK_SIZE", type=click.IntRange(1, 65409), default=500, help="Rows per UDF request in embedded mode (Proton sends one request per block).")
 @_proton_options
+@option("--auth-key-file", envvar=f"{ENV}AUTH_KEY_FILE", type=click.Path(dir_okay=False), help="File holding the UDF key (Proton mode); otherwise PYPROTON_ML_AUTH_KEY.")
 @option("--udf-url", envvar=f"{ENV}UDF_BASE_URL", default="http://udf:8000", help="Base URL of the UDF server as Proton reaches it (Proton mode).")
 @option("--sql-dir", envvar=f"{ENV}SQL_DIR", type=click.Path(file_okay=False), default="sql", help="Generated SQL to apply (Proton mode).")
-def demo(events, merchants, labels, public_dataset, seed, models_dir, block_size, proton_host, proton_port, proton_user, udf_url, sql_dir):
+def demo(events, merchants, labels, public_dataset, seed, models_dir, block_size, proton_host, proton_port, proton_user, auth_key_file, udf_url, sql_dir):
     """Train the fraud model, serve it as a UDF and score payments.
 
     With --proton-host (or PYPROTON_ML_PROTON_HOST) it applies the SQL to that
@@ -157,13 +163,15 @@ def demo(events, merchants, labels, public_dataset, seed, models_dir, block_size
     """
     from pyproton_ml.examples.fraud import demo as fraud_demo
 
+    # Check the key before the slow steps.
+    auth_key = _auth_key(auth_key_file) if proton_host else None
     example = _load_example(events, merchants, labels, public_dataset, seed)
     _step(f"Loaded {len(example.payments)} payments, {len(example.merchants)} merchant rows, {len(example.labels)} labels")
 
     if proton_host:
         with _proton_client(proton_host, proton_port, proton_user) as client:
             summary = fraud_demo.run_with_proton(
-                client, example, Path(models_dir), Path(sql_dir), udf_base_url=udf_url, auth_key=_auth_key(None), step=_step
+                client, example, Path(models_dir), Path(sql_dir), udf_base_url=udf_url, auth_key=auth_key, step=_step
             )
         click.echo(f"Applied {summary.statements} statements and streamed {summary.inserted_payments} payments.")
         click.echo("Live scores (event_id, card_id, score, model_version, event_time):")
@@ -175,14 +183,20 @@ def demo(events, merchants, labels, public_dataset, seed, models_dir, block_size
 
     result = fraud_demo.run_embedded(example, Path(models_dir), block_size=block_size, progress=_progress, step=_step)
     metrics = result.model_metrics
+    requests = f"{result.requests} request{'s' if result.requests != 1 else ''}"
+    rows = [
+        ("model", f"{result.model_path} (trained on {result.training_rows} rows, tested on {result.scored_rows})"),
+        ("offline, test range", f"precision {metrics['precision']:.3f}  recall {metrics['recall']:.3f}  F1 {metrics['f1']:.3f}  ROC AUC {_number(metrics.get('roc_auc'))}"),
+        ("scored over HTTP", f"{result.scored_rows} rows in {requests} of up to {result.block_size} rows"),
+        ("throughput", f"{result.rows_per_second:,.0f} rows/s ({result.seconds:.2f} s)"),
+        (f"at threshold {result.threshold:.3f}", f"precision {result.precision:.3f}  recall {result.recall:.3f} against the labels"),
+        ("HTTP vs in-process", f"max score difference {result.max_score_difference:.2e}"),
+    ]
+    width = max(len(label) for label, _ in rows)
     click.echo("")
     click.echo("Embedded run (chDB features, Flask UDF server on 127.0.0.1)")
-    click.echo(f"  model saved to          {result.model_path}")
-    click.echo(f"  test range (offline)    precision {metrics['precision']:.3f}  recall {metrics['recall']:.3f}  F1 {metrics['f1']:.3f}  ROC AUC {_number(metrics.get('roc_auc'))}")
-    click.echo(f"  rows scored over HTTP   {result.scored_rows} in {result.requests} requests of up to {result.block_size} rows")
-    click.echo(f"  throughput              {result.rows_per_second:,.0f} rows/s ({result.seconds:.2f} s)")
-    click.echo(f"  at threshold {result.threshold:.3f}     precision {result.precision:.3f}  recall {result.recall:.3f} against the labels")
-    click.echo(f"  HTTP vs in-process      max score difference {result.max_score_difference:.2e}")
+    for label, value in rows:
+        click.echo(f"  {label:<{width}}  {value}")
 
 
 def _number(value: float | None) -> str:
@@ -190,7 +204,7 @@ def _number(value: float | None) -> str:
 
 
 @main.command()
-@option("--models", "models_dir", type=click.Path(file_okay=False), envvar=f"{ENV}MODELS_DIR", required=True, help="Directory of <function>/<version>/ model folders.")
+@option("--models", "models_dir", type=click.Path(file_okay=False), envvar=f"{ENV}MODELS_DIR", default="udfs/models", help="Directory of <function>/<version>/ model folders.")
 @option("--host", envvar=f"{ENV}HOST", default="127.0.0.1", help="Address to listen on.")
 @option("--port", envvar=f"{ENV}PORT", type=click.IntRange(0, 65535), default=8000, help="TCP port to listen on.")
 @option("--auth-header", envvar=f"{ENV}AUTH_HEADER", default="X-API-Key", help="Header that carries the key (AUTH_HEADER in CREATE REMOTE FUNCTION).")
@@ -318,10 +332,10 @@ def example_generate(sql_dir, dashboards_dir, check):
     if check:
         stale = stale_example_files(Path(sql_dir), Path(dashboards_dir))
         for path in stale:
-            click.echo(f"out of date: {path}")
+            click.echo(f"out of date, missing or not generated: {path}")
         if stale:
             raise SystemExit(1)
-        click.echo("sql/ and dashboards/ are up to date.")
+        click.echo(f"{sql_dir} and {dashboards_dir} are up to date.")
         return
 
     for path in write_example_files(Path(sql_dir), Path(dashboards_dir)):
@@ -352,7 +366,11 @@ def example_train(events, merchants, labels, public_dataset, seed, models_dir):
     with EmbeddedEngine() as engine:
         training_set = build_training_set(engine, example)
     trained, path = train_and_save(training_set, Path(models_dir))
-    click.echo(f"Saved the model to {path}: {trained.metrics}")
+    metrics = trained.metrics
+    click.echo(
+        f"Saved the model to {path}: precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f}, "
+        f"F1 {metrics['f1']:.3f}, ROC AUC {_number(metrics.get('roc_auc'))} on the later {trained.test_rows} rows."
+    )
 
 
 if __name__ == "__main__":

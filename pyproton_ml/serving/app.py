@@ -236,13 +236,14 @@ def _log_failure(state: ServingState, function: str, failure: _RequestFailed, qu
     suppressed = state.log_limiter.allow((function, failure.kind))
     if suppressed is None:
         return
+    skipped = f", {suppressed} similar failure(s) not logged" if suppressed else ""
     logger.warning(
-        "UDF request for %s failed with %d %s (query id %s, %d similar failure(s) not logged): %s",
+        "UDF request for %s failed with %d %s (query id %s%s): %s",
         function,
         failure.status,
         failure.kind,
         query_id,
-        suppressed,
+        skipped,
         failure.message,
     )
 

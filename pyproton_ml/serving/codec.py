@@ -61,9 +61,14 @@ def check_columns(document: dict[str, Any], arguments: Sequence[Argument], funct
     missing = [name for name in declared if name not in document]
     unknown = [name for name in document if name not in declared]
     if missing or unknown:
+        problems = []
+        if missing:
+            problems.append(f"is missing {missing!r:.200}")
+        if unknown:
+            problems.append(f"has unknown {_short(unknown)}")
         raise InputDataError(
             f"Function {function_name!r} expects arguments {declared!r:.300}, "
-            f"but the body is missing {missing!r:.200} and has unknown {_short(unknown)}. "
+            f"but the body {' and '.join(problems)}. "
             "Register the function with the model's argument names, in order."
         )
 

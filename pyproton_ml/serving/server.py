@@ -56,6 +56,8 @@ def gunicorn_options(config: ServingConfig) -> dict[str, Any]:
         "keepalive": config.keepalive,
         "preload_app": True,
         "accesslog": None,
+        # gunicorn 27 opens a control socket under $HOME by default; the server needs none.
+        "control_socket_disable": True,
     }
 
 

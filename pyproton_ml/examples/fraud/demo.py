@@ -92,8 +92,9 @@ def run_embedded(
     with EmbeddedEngine() as engine:
         training_set = build_training_set(engine, example)
 
-    step(f"Training on {len(training_set)} rows and saving the model under {models_dir}")
+    step(f"Training on {len(training_set)} feature rows: the earlier 75 % of the time range trains, the later 25 % tests")
     trained, model_path = train_and_save(training_set, models_dir)
+    step(f"Saved the model to {model_path}, replacing any earlier example model there")
     model = load_model(model_path)
 
     # A fresh key per run: the server requires it, and it never leaves this process.
@@ -109,7 +110,8 @@ def run_embedded(
         auth_key=auth_key,
     )
     scores = np.empty(len(later), dtype="float64")
-    advance = progress(f"Scoring {len(later)} rows over HTTP, {block_size} rows per request", len(later))
+    step(f"Scoring {len(later)} rows over HTTP, {block_size} rows per request")
+    advance = progress("Scoring", len(later))
     started = time.perf_counter()
     try:
         position = 0

@@ -299,21 +299,23 @@ def apply(sql_dir, proton_host, proton_port, proton_user):
 @_example_options
 @option("--count", envvar=f"{ENV}EVENT_COUNT", type=click.IntRange(1), default=None, help="Send only the first N payments (in arrival order).")
 @option("--batch-rows", envvar=f"{ENV}BATCH_ROWS", type=click.IntRange(1, 65409), default=500, help="Rows per INSERT; each INSERT is one block for the views.")
+@option("--end-at-now/--keep-times", envvar=f"{ENV}END_AT_NOW", default=True, help="Shift all times so the last payment sent is now (default), or send them unchanged.")
 @_proton_options
-def stream_events(events, merchants, labels, public_dataset, seed, count, batch_rows, proton_host, proton_port, proton_user):
-    """Insert the example's merchants, payments and labels into Proton."""
-    from pyproton_ml.examples.fraud.definitions import labels as labels_stream
-    from pyproton_ml.examples.fraud.definitions import merchants as merchants_stream
+def stream_events(events, merchants, labels, public_dataset, seed, count, batch_rows, end_at_now, proton_host, proton_port, proton_user):
+    """Insert the example's merchants, payments and labels into Proton.
+
+    By default every time is shifted by one offset so that the last payment
+    sent is stamped now: live panels and streaming windows look at the last
+    minutes, and the generated events lie in 2024.
+    """
     from pyproton_ml.examples.fraud.definitions import payments as payments_stream
+    from pyproton_ml.examples.fraud.replay import replay_example
 
     example = _load_example(events, merchants, labels, public_dataset, seed)
-    chosen = example.payments if count is None else example.payments.iloc[:count]
-    chosen_labels = example.labels[example.labels["event_id"].isin(chosen["event_id"])]
     with _proton_client(proton_host, proton_port, proton_user) as client:
-        client.insert(merchants_stream.name, example.merchants.loc[:, list(merchants_stream.column_names)], batch_rows=batch_rows)
-        sent = client.insert(payments_stream.name, chosen.loc[:, list(payments_stream.column_names)], batch_rows=batch_rows)
-        client.insert(labels_stream.name, chosen_labels.loc[:, list(labels_stream.column_names)], batch_rows=batch_rows)
-    _step(f"Streamed {sent} payments into {payments_stream.name}")
+        sent = replay_example(client, example, batch_rows=batch_rows, count=count, end_at_now=end_at_now)
+    moved = f", times shifted by {sent.shift}" if end_at_now else ""
+    _step(f"Streamed {sent.payments} payments into {payments_stream.name} ({sent.merchants} merchant rows, {sent.labels} labels{moved})")
 
 
 @main.group()

@@ -13,6 +13,7 @@ from pyproton_ml.examples.fraud.data import generate_fraud_example
 from pyproton_ml.examples.fraud.datasets import load_public_example
 from pyproton_ml.examples.fraud.demo import EmbeddedSummary
 from pyproton_ml.examples.fraud.demo import run_embedded
+from pyproton_ml.examples.fraud.replay import first_payments
 from pyproton_ml.examples.fraud.pipeline import FUNCTION_NAME
 from pyproton_ml.models import load_model
 
@@ -20,13 +21,6 @@ from pyproton_ml.models import load_model
 @pytest.fixture(scope="module")
 def small_example() -> FraudExample:
     return generate_fraud_example(seed=3, cards=300, merchants=40, days=3)
-
-
-def tiny_slice(example: FraudExample, rows: int) -> FraudExample:
-    """The first `rows` payments in arrival order, with all merchant rows and their labels."""
-    payments = example.payments.iloc[:rows].reset_index(drop=True)
-    labels = example.labels[example.labels["event_id"].isin(payments["event_id"])].reset_index(drop=True)
-    return FraudExample(payments=payments, merchants=example.merchants, labels=labels)
 
 
 def check_summary(summary: EmbeddedSummary, block_size: int) -> None:
@@ -68,7 +62,7 @@ def test_run_embedded_public_dataset(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("block_size", [MAX_BLOCK_SIZE, 1])
 def test_run_embedded_block_size(small_example: FraudExample, tmp_path: Path, block_size: int) -> None:
-    example = tiny_slice(small_example, 400)
+    example = first_payments(small_example, 400)
 
     summary = run_embedded(example, tmp_path, block_size=block_size)
 
@@ -76,7 +70,7 @@ def test_run_embedded_block_size(small_example: FraudExample, tmp_path: Path, bl
 
 
 def test_run_embedded_replaces_model(small_example: FraudExample, tmp_path: Path) -> None:
-    example = tiny_slice(small_example, 400)
+    example = first_payments(small_example, 400)
     first = run_embedded(example, tmp_path, block_size=MAX_BLOCK_SIZE)
 
     second = run_embedded(example, tmp_path, block_size=MAX_BLOCK_SIZE)

@@ -11,11 +11,11 @@ from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, TokenType
 
 from pyproton_ml.errors import ProtonError
+from pyproton_ml.sql import dialect as _registers_proton_dialect  # noqa: F401
 
-# TODO: tokenize with the `proton` dialect once pyproton_ml.sql.dialect registers it. Splitting
-# only needs string literals, quoted identifiers, comments and semicolons, which Proton lexes
-# like ClickHouse, so the ClickHouse tokenizer splits Proton scripts correctly until then.
-_TOKENIZER_DIALECT = "clickhouse"
+# Splitting needs only string literals, quoted identifiers, comments and semicolons, which the
+# Proton dialect lexes as ClickHouse does.
+_TOKENIZER_DIALECT = "proton"
 
 # Object keywords that end the kind of a DDL statement, e.g. CREATE MATERIALIZED VIEW.
 _OBJECT_KEYWORDS = frozenset({"STREAM", "VIEW", "FUNCTION", "TABLE", "DATABASE", "DICTIONARY", "USER", "ROLE", "FORMAT"})

@@ -28,12 +28,11 @@ from pyproton_ml.embedded.engine import EmbeddedEngine
 from pyproton_ml.embedded.udf_client import RemoteUdfClient
 from pyproton_ml.embedded.udf_client import blocks
 from pyproton_ml.examples.fraud.data import FraudExample
-from pyproton_ml.examples.fraud.definitions import labels as labels_stream
-from pyproton_ml.examples.fraud.definitions import merchants
 from pyproton_ml.examples.fraud.definitions import payment_features
 from pyproton_ml.examples.fraud.definitions import payments
 from pyproton_ml.examples.fraud.pipeline import FUNCTION_NAME
 from pyproton_ml.examples.fraud.pipeline import payment_scores
+from pyproton_ml.examples.fraud.replay import replay_example
 from pyproton_ml.examples.fraud.training import LABEL
 from pyproton_ml.examples.fraud.training import build_training_set
 from pyproton_ml.examples.fraud.training import train_and_save
@@ -181,12 +180,10 @@ def run_with_proton(
     step(f"Applying {len(statements)} statements from {sql_dir}")
     client.apply(statements)
 
-    step("Streaming merchants, payments and labels into Proton")
-    client.insert(merchants.name, example.merchants.loc[:, list(merchants.column_names)], batch_rows=batch_rows)
-    inserted = client.insert(payments.name, example.payments.loc[:, list(payments.column_names)], batch_rows=batch_rows)
-    client.insert(labels_stream.name, example.labels.loc[:, list(labels_stream.column_names)], batch_rows=batch_rows)
+    step("Streaming merchants, payments and labels into Proton, shifted so the last payment is now")
+    sent = replay_example(client, example, batch_rows=batch_rows)
 
     step(f"Reading up to {tail_rows} live scores from {payment_scores.name}")
     query = payment_scores.output_query(seek_to="earliest", limit=None)
     rows = client.tail(render(query, pretty=False), limit=tail_rows, timeout_s=tail_timeout_s)
-    return ProtonSummary(statements=len(statements), inserted_payments=inserted, scores=rows)
+    return ProtonSummary(statements=len(statements), inserted_payments=sent.payments, scores=rows)

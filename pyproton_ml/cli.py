@@ -59,7 +59,7 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(__version__, prog_name="pyproton-ml")
-@option("-v", "--verbose", count=True, help="Log progress (-v) or debug detail (-vv) to stderr.")
+@option("-v", "--verbose", envvar=f"{ENV}VERBOSE", count=True, help="Log progress (-v) or debug detail (-vv) to stderr.")
 def main(verbose: int) -> None:
     """Run scikit-learn models inside Timeplus Proton streaming SQL."""
     _configure_logging(verbose)
@@ -99,6 +99,10 @@ def _step(message: str) -> None:
 
 
 def _progress(label: str, total: int) -> Callable[[int], None]:
+    """Return a callback that advances a progress bar, or prints a line per quarter when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return _progress_lines(label, total)
+
     bar = click.progressbar(length=total, label=label, file=sys.stderr)
     bar.__enter__()
 
@@ -106,6 +110,21 @@ def _progress(label: str, total: int) -> Callable[[int], None]:
         bar.update(count)
         if bar.pos >= total:
             bar.__exit__(None, None, None)
+
+    return advance
+
+
+def _progress_lines(label: str, total: int) -> Callable[[int], None]:
+    done = 0
+    reported = 0
+
+    def advance(count: int) -> None:
+        nonlocal done, reported
+        done += count
+        quarter = 4 * done // total if total else 4
+        if quarter > reported:
+            reported = quarter
+            click.echo(f"    {label}: {done}/{total} ({100 * done // total if total else 100} %)", err=True)
 
     return advance
 
@@ -119,8 +138,8 @@ def _load_example(events: str | None, merchants: str | None, labels: str | None,
     from pyproton_ml.examples.fraud.data import FraudExample
     from pyproton_ml.examples.fraud.loading import load_labels, load_merchants, load_payments
 
-    if public and events:
-        raise click.UsageError("Pass either --public-dataset or --events, not both.")
+    if public and (events or merchants or labels):
+        raise click.UsageError("Pass either --public-dataset or --events with --merchants and --labels, not both.")
     if public:
         return load_public_example()
     if events:
@@ -186,10 +205,11 @@ def demo(events, merchants, labels, public_dataset, seed, models_dir, block_size
     requests = f"{result.requests} request{'s' if result.requests != 1 else ''}"
     rows = [
         ("model", f"{result.model_path} (trained on {result.training_rows} rows, tested on {result.scored_rows})"),
-        ("offline, test range", f"precision {metrics['precision']:.3f}  recall {metrics['recall']:.3f}  F1 {metrics['f1']:.3f}  ROC AUC {_number(metrics.get('roc_auc'))}"),
+        ("test range", f"{result.scored_rows} rows, fraud rate {metrics.get('positive_rate', 0.0):.2%}"),
+        ("offline metrics", f"precision {metrics['precision']:.3f}  recall {metrics['recall']:.3f}  F1 {metrics['f1']:.3f}  ROC AUC {_number(metrics.get('roc_auc'))}"),
         ("scored over HTTP", f"{result.scored_rows} rows in {requests} of up to {result.block_size} rows"),
         ("throughput", f"{result.rows_per_second:,.0f} rows/s ({result.seconds:.2f} s)"),
-        (f"at threshold {result.threshold:.3f}", f"precision {result.precision:.3f}  recall {result.recall:.3f} against the labels"),
+        ("HTTP scores vs labels", f"precision {result.precision:.3f}  recall {result.recall:.3f} at threshold {result.threshold:.3f}"),
         ("HTTP vs in-process", f"max score difference {result.max_score_difference:.2e}"),
     ]
     width = max(len(label) for label, _ in rows)
@@ -209,7 +229,7 @@ def _number(value: float | None) -> str:
 @option("--port", envvar=f"{ENV}PORT", type=click.IntRange(0, 65535), default=8000, help="TCP port to listen on.")
 @option("--auth-header", envvar=f"{ENV}AUTH_HEADER", default="X-API-Key", help="Header that carries the key (AUTH_HEADER in CREATE REMOTE FUNCTION).")
 @option("--auth-key-file", envvar=f"{ENV}AUTH_KEY_FILE", type=click.Path(dir_okay=False), help="File holding the key; otherwise PYPROTON_ML_AUTH_KEY.")
-@option("--no-auth", is_flag=True, help="Serve without authentication (logs a warning).")
+@option("--no-auth", envvar=f"{ENV}NO_AUTH", is_flag=True, help="Serve without authentication (logs a warning).")
 @option("--workers", envvar=f"{ENV}WORKERS", type=click.IntRange(1, 64), help="gunicorn worker processes.")
 @option("--threads", envvar=f"{ENV}THREADS", type=click.IntRange(1, 256), help="Threads per worker.")
 def serve(models_dir, host, port, auth_header, auth_key_file, no_auth, workers, threads):
@@ -241,7 +261,7 @@ def serve(models_dir, host, port, auth_header, auth_key_file, no_auth, workers, 
 @option("--auth-header", envvar=f"{ENV}AUTH_HEADER", default="X-API-Key", help="Header name Proton sends the key in.")
 @option("--auth-key-file", envvar=f"{ENV}AUTH_KEY_FILE", type=click.Path(dir_okay=False), help="File holding the key; otherwise PYPROTON_ML_AUTH_KEY.")
 @option("--execution-timeout-ms", envvar=f"{ENV}EXECUTION_TIMEOUT_MS", type=click.IntRange(1, 3_600_000), default=10_000, help="EXECUTION_TIMEOUT: how long Proton waits for one call, in ms.")
-@option("--print-sql", is_flag=True, help="Print the statements with the key masked instead of running them.")
+@option("--print-sql", envvar=f"{ENV}PRINT_SQL", is_flag=True, help="Print the statements with the key masked instead of running them.")
 @_proton_options
 def register(models_dir, function_name, base_url, auth_header, auth_key_file, execution_timeout_ms, print_sql, proton_host, proton_port, proton_user):
     """Register models as Proton remote functions (CREATE OR REPLACE REMOTE FUNCTION)."""
@@ -324,9 +344,9 @@ def example() -> None:
 
 
 @example.command("generate")
-@option("--sql-dir", type=click.Path(file_okay=False), default="sql", help="Where the rendered SQL goes.")
-@option("--dashboards-dir", type=click.Path(file_okay=False), default="dashboards", help="Where the Grafana JSON and provisioning files go.")
-@option("--check", is_flag=True, help="Only report files that are out of date; exit 1 if any are.")
+@option("--sql-dir", envvar=f"{ENV}SQL_DIR", type=click.Path(file_okay=False), default="sql", help="Where the rendered SQL goes.")
+@option("--dashboards-dir", envvar=f"{ENV}DASHBOARDS_DIR", type=click.Path(file_okay=False), default="dashboards", help="Where the Grafana JSON and provisioning files go.")
+@option("--check", envvar=f"{ENV}CHECK", is_flag=True, help="Only report files that are out of date; exit 1 if any are.")
 def example_generate(sql_dir, dashboards_dir, check):
     """Render the example's SQL into sql/ and its Grafana files into dashboards/."""
     from pyproton_ml.examples.fraud.artifacts import stale_example_files, write_example_files
@@ -345,8 +365,8 @@ def example_generate(sql_dir, dashboards_dir, check):
 
 
 @example.command("data")
-@option("--out", type=click.Path(file_okay=False), required=True, help="Folder to write payments, merchants and labels into.")
-@option("--format", "file_format", type=click.Choice(["csv", "parquet"]), default="csv", help="File format.")
+@option("--out", envvar=f"{ENV}DATA_DIR", type=click.Path(file_okay=False), required=True, help="Folder to write payments, merchants and labels into.")
+@option("--format", "file_format", envvar=f"{ENV}DATA_FORMAT", type=click.Choice(["csv", "parquet"]), default="csv", help="File format.")
 @option("--seed", envvar=f"{ENV}SEED", type=int, default=7, help="Seed of the event generator.")
 def example_data(out, file_format, seed):
     """Write the generated example events as files, to edit or to pass back with --events."""

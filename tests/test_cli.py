@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import click
 from click.testing import CliRunner
 from click.testing import Result
 
@@ -41,19 +43,9 @@ ARGUMENTS = [Argument("amount", "float64"), Argument("card_txn_count_10m", "uint
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep settings of the developer's shell out of every command."""
-    for name in (
-        "PYPROTON_ML_AUTH_KEY",
-        "PYPROTON_ML_AUTH_KEY_FILE",
-        "PYPROTON_ML_AUTH_HEADER",
-        "PYPROTON_ML_MODELS_DIR",
-        "PYPROTON_ML_UDF_BASE_URL",
-        "PYPROTON_ML_UDF_URL",
-        "PYPROTON_ML_PROTON_HOST",
-        "PYPROTON_ML_PROTON_PORT",
-        "PYPROTON_ML_PROTON_USER",
-        "PYPROTON_ML_PROTON_PASSWORD",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith("PYPROTON_ML_"):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +107,34 @@ def test_cli_short_help_option(command: list[str]) -> None:
     assert run(*command, "-h").stdout == run(*command, "--help").stdout
 
 
+def _options(command: click.Command, path: str = "pyproton-ml") -> Iterator[tuple[str, click.Option]]:
+    for parameter in command.params:
+        if isinstance(parameter, click.Option):
+            yield path, parameter
+    if isinstance(command, click.Group):
+        for name, subcommand in command.commands.items():
+            yield from _options(subcommand, f"{path} {name}")
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [(path, parameter) for path, parameter in _options(main) if parameter.name not in ("help", "version")],
+    ids=lambda value: value if isinstance(value, str) else value.opts[-1],
+)
+def test_cli_option_names_its_variable(path: str, parameter: click.Option) -> None:
+    """The README promises that every option can be set from the environment and that --help names the variable."""
+    assert isinstance(parameter.envvar, str), f"{path} {parameter.opts[-1]} has no environment variable"
+    assert parameter.envvar.startswith("PYPROTON_ML_")
+    assert parameter.show_envvar
+
+
+def test_cli_no_auth_from_environment(models_dir: Path) -> None:
+    """PYPROTON_ML_NO_AUTH reaches serve through click; an invalid value names the variable's option."""
+    result = run("serve", "--models", str(models_dir), env={"PYPROTON_ML_NO_AUTH": "maybe"})
+
+    assert_one_line_error(result, 2, "--no-auth", "maybe")
+
+
 def test_cli_version() -> None:
     result = run("--version")
 
@@ -130,6 +150,8 @@ def test_cli_version() -> None:
         (["demo", "--public-dataset", "--events", "x.csv"], ["either --public-dataset or --events"]),
         (["demo", "--merchants", "m.csv"], ["--merchants and --labels go with --events"]),
         (["stream-events", "--public-dataset", "--events", "x.csv"], ["either --public-dataset or --events"]),
+        (["demo", "--public-dataset", "--merchants", "m.csv"], ["either --public-dataset or --events"]),
+        (["stream-events", "--public-dataset", "--labels", "l.csv"], ["either --public-dataset or --events"]),
         (["example", "train", "--labels", "l.csv"], ["--merchants and --labels go with --events"]),
         (["demo", "--block-size", "0"], ["--block-size", "0"]),
         (["demo", "--block-size", "65410"], ["--block-size", "65410"]),
@@ -365,4 +387,8 @@ def test_demo_embedded_max_block(tmp_path: Path) -> None:
     assert int(scored.group(1)) > 0
     assert int(scored.group(2)) == 1
     assert "max score difference 0.00e+00" in result.stdout
+    assert re.search(r"test range\s+\d+ rows, fraud rate \d+\.\d\d%", result.stdout), result.stdout
     assert (models / "fraud_score" / "1" / "model.joblib").is_file()
+    # CliRunner's stderr is no terminal, so progress arrives as lines, the last one at 100 %.
+    assert re.search(rf"Scoring: {scored.group(1)}/{scored.group(1)} \(100 %\)", result.stderr), result.stderr
+    assert "replacing" not in result.stderr, "a first run replaces nothing"

@@ -119,7 +119,7 @@ def test_codec_rejects_coercible_values(type_name: str, values: list[Any], messa
         (good_columns(amount=[[1.0]]), 400, r"row 0: \[1.0\]"),
         (good_columns(amount=[1.0, True], count=["1", "2"], flag=[True, False]), 400, "row 1: True"),
         (good_columns(count=["99999999999999999999"]), 400, "outside"),
-        (good_columns(count=[None]), 400, "row 0: None"),
+        (good_columns(count=[None]), 400, "row 0: null"),
         (good_columns(count=[" 1"]), 400, "row 0: ' 1'"),
         (good_columns(count=["0x10"]), 400, "row 0: '0x10'"),
         (good_columns(flag=[1]), 400, "row 0: 1"),
@@ -283,7 +283,7 @@ def payments(event_time: str) -> pd.DataFrame:
 
 @pytest.mark.parametrize("event_time", ["2999-01-01 00:00:00", "2262-04-12", "1899-12-31 23:59:59", "1677-09-22"])
 def test_loading_time_out_of_range(event_time: str) -> None:
-    with pytest.raises(InputDataError, match=f"at row 1.*'{event_time}'.*from 1900-01-01 to before 2262-04-11"):
+    with pytest.raises(InputDataError, match=f"at data row 2 .*'{event_time}'.*from 1900-01-01 to before 2262-04-11"):
         conform_table(payments(event_time), "payments", "'events.csv'")
 
 

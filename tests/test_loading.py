@@ -177,12 +177,12 @@ BAD_CSV_CASES = [
     ),
     pytest.param(
         load_payments, "payments.csv", PAYMENTS_HEADER + PAYMENT_ROW + "E2,C1,M1,fuel,3,yesterday\n",
-        r"column 'event_time' of '.*payments\.csv' at row 1 .*'yesterday'.*ISO 8601",
+        r"column 'event_time' of '.*payments\.csv' at data row 2 \(line 3 of a CSV file with its header\).*'yesterday'.*ISO 8601",
         id="bad-timestamp",
     ),
     pytest.param(
         load_payments, "payments.csv", PAYMENTS_HEADER + PAYMENT_ROW + "E2,C1,M1,fuel,3,\n",
-        r"column 'event_time' of '.*payments\.csv' at row 1 .*Fill in event_time",
+        r"column 'event_time' of '.*payments\.csv' at data row 2 \(line 3 of a CSV file with its header\).*Fill in event_time",
         id="missing-timestamp",
     ),
     pytest.param(
@@ -207,34 +207,34 @@ BAD_CSV_CASES = [
     ),
     pytest.param(
         load_payments, "payments.csv", PAYMENTS_HEADER + PAYMENT_ROW + "E2,C1,M1,fuel,12;5,2024-01-01\n",
-        r"column 'amount' of '.*payments\.csv' at row 1 .*'12;5'",
+        r"column 'amount' of '.*payments\.csv' at data row 2 \(line 3 of a CSV file with its header\).*'12;5'",
         id="bad-amount",
     ),
     pytest.param(
         load_payments, "payments.csv", PAYMENTS_HEADER + PAYMENT_ROW + PAYMENT_ROW,
-        r"column 'event_id' of '.*payments\.csv' at row 1 .*'E1'.*only once",
+        r"column 'event_id' of '.*payments\.csv' at data row 2 \(line 3 of a CSV file with its header\).*'E1'.*only once",
         id="duplicate-event-id",
     ),
     pytest.param(
         load_payments, "payments.csv", PAYMENTS_HEADER + "E1,,M1,fuel,3,2024-01-01\n",
-        r"column 'card_id' of '.*payments\.csv' at row 0",
+        r"column 'card_id' of '.*payments\.csv' at data row 1 \(line 2 .*\): an empty cell\.",
         id="missing-id",
     ),
     pytest.param(
         load_merchants, "merchants.csv",
         "merchant_id,merchant_category,risk_score,updated_at\nM1,fuel,0.2,2024-01-01\nM1,fuel,1.5,2024-01-02\n",
-        r"column 'risk_score' of '.*merchants\.csv' at row 1 .*1\.5.*between 0 and 1",
+        r"column 'risk_score' of '.*merchants\.csv' at data row 2 \(line 3 of a CSV file with its header\): 1\.5\. Expected a number between 0 and 1",
         id="risk-out-of-range",
     ),
     pytest.param(
         load_merchants, "merchants.csv",
         "merchant_id,merchant_category,risk_score,updated_at\nM1,fuel,,2024-01-01\n",
-        r"column 'risk_score' of '.*merchants\.csv' at row 0",
+        r"column 'risk_score' of '.*merchants\.csv' at data row 1 \(line 2 .*\): an empty cell\.",
         id="risk-missing",
     ),
     pytest.param(
         load_labels, "labels.csv", "event_id,is_fraud,label_time\nE1,0,2024-01-01\nE2,2,2024-01-01\n",
-        r"column 'is_fraud' of '.*labels\.csv' at row 1 .*'2'.*0 or 1",
+        r"column 'is_fraud' of '.*labels\.csv' at data row 2 \(line 3 of a CSV file with its header\).*'2'.*0 or 1",
         id="bad-flag",
     ),
     pytest.param(
@@ -271,7 +271,7 @@ def test_load_missing_file(tmp_path: Path) -> None:
     ("column", "values", "match"),
     [
         ("event_time", [1_700_000_000, 1_700_000_001], r"'event_time'.*not a number.*epoch"),
-        ("card_id", [1.5, 2.0], r"'card_id'.*row 0.*1\.5.*string or an integer id"),
+        ("card_id", [1.5, 2.0], r"'card_id'.*data row 1 .*: 1\.5\..*string or an integer id"),
         ("card_id", [True, False], r"'card_id'.*contains booleans"),
         ("amount", [True, False], r"'amount'.*contains booleans"),
     ],
@@ -318,7 +318,7 @@ def test_conform_table_mixed_datetimes() -> None:
 @pytest.mark.parametrize("value", ["1700000000", "01/02/2024"])
 def test_conform_table_ambiguous_timestamp(value: str) -> None:
     frame = pd.DataFrame({"event_id": ["a"], "is_fraud": [0], "label_time": [value]})
-    with pytest.raises(InputDataError, match=rf"'label_time' of frame at row 0 .*'{re.escape(value)}'"):
+    with pytest.raises(InputDataError, match=rf"'label_time' of frame at data row 1 .*'{re.escape(value)}'"):
         conform_table(frame, "labels", "frame")
 
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 import pickle
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +46,19 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     assert len(loaded.metadata.sha256) == 64
     assert loaded.metadata.function_name == "fraud_score"
     assert loaded.estimator.predict_proba(np.zeros((1, 2)))[0, 1] == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize(("umask", "expected_mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_saved_files_follow_umask(tmp_path: Path, umask: int, expected_mode: int) -> None:
+    """Both files get the umask's mode, so a server running as another user can read them."""
+    previous = os.umask(umask)
+    try:
+        directory = save_model(make_estimator(), make_metadata(), tmp_path)
+    finally:
+        os.umask(previous)
+
+    assert stat.S_IMODE((directory / "model.joblib").stat().st_mode) == expected_mode
+    assert stat.S_IMODE((directory / "metadata.json").stat().st_mode) == expected_mode
 
 
 def test_save_existing_version_rejected(tmp_path: Path) -> None:

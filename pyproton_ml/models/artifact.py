@@ -11,6 +11,7 @@ import hashlib
 import io
 import logging
 import os
+import stat
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -62,7 +63,8 @@ def save_model(estimator: Any, metadata: ModelMetadata, models_dir: str | os.Pat
     model_path = target / MODEL_FILE
     joblib.dump(estimator, model_path)
     saved = replace(metadata, sha256=file_sha256(model_path))
-    _write_atomically(target / METADATA_FILE, saved.to_json())
+    # The metadata gets the model file's permissions, which follow the user's umask.
+    _write_atomically(target / METADATA_FILE, saved.to_json(), stat.S_IMODE(model_path.stat().st_mode))
     logger.info("Saved model %s version %s to %s (sha256 %s)", saved.function_name, saved.version, target, saved.sha256[:12])
     return target
 
@@ -176,8 +178,11 @@ def discover_models(models_dir: str | os.PathLike[str]) -> dict[str, LoadedModel
     return models
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def _write_atomically(path: Path, data: bytes, mode: int) -> None:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".metadata-")
+    # mkstemp creates the file as 0600, but the UDF server may run as another user (uid 10001
+    # in udfs/Dockerfile). The caller passes the mode of the model file beside it.
+    os.fchmod(handle, mode)
     with os.fdopen(handle, "wb") as stream:
         stream.write(data)
     os.replace(temporary, path)

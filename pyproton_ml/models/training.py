@@ -175,7 +175,8 @@ def _check_split(train: pd.DataFrame, test: pd.DataFrame, label: str, split_at: 
     if classes.size < 2 or classes.min() < 2:
         raise InputDataError(
             f"The training range before split_at={split_at!r:.60} needs at least 2 rows of each class, "
-            f"got {classes.to_dict()!r}. Pass more rows or an earlier/later split_at."
+            f"got {classes.to_dict()!r}. Add labelled rows of the missing or rarer class, or pass a split_at "
+            "that leaves at least 2 of each before it."
         )
 
 

@@ -251,7 +251,8 @@ def _type_error(name: str, index: int, value: Any, type_name: str, detail: str =
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    # The body is JSON, so a missing value is shown as the `null` the client sent.
+    text = "null" if value is None else repr(value)
     return text if len(text) <= _SHOWN_CHARACTERS else text[: _SHOWN_CHARACTERS - 3] + "..."
 
 

@@ -75,10 +75,20 @@ def serve(config: ServingConfig) -> None:
         f"header {config.auth_header}" if config.auth_enabled else "disabled",
         served,
     )
+    if not models:
+        logger.warning(
+            "No models found in %s, so /healthz returns 503 and every /udf call returns 404. "
+            "Train one first, e.g. `pyproton-ml example train --models-dir %s`.",
+            config.models_dir,
+            config.models_dir,
+        )
+    arbiter_pid = os.getpid()
     try:
         _GunicornApplication(app, gunicorn_options(config)).run()
     finally:
-        logger.info("Stopped UDF server on %s:%d (models: %s)", config.host, config.port, served)
+        # Forked workers unwind through this frame too, and only the arbiter's exit stops the server.
+        if os.getpid() == arbiter_pid:
+            logger.info("Stopped UDF server on %s:%d (models: %s)", config.host, config.port, served)
 
 
 class _QuietRequestHandler(WSGIRequestHandler):

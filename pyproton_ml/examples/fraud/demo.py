@@ -31,11 +31,13 @@ from pyproton_ml.examples.fraud.data import FraudExample
 from pyproton_ml.examples.fraud.definitions import payment_features
 from pyproton_ml.examples.fraud.definitions import payments
 from pyproton_ml.examples.fraud.pipeline import FUNCTION_NAME
+from pyproton_ml.examples.fraud.pipeline import MODEL_VERSION
 from pyproton_ml.examples.fraud.pipeline import payment_scores
 from pyproton_ml.examples.fraud.replay import replay_example
 from pyproton_ml.examples.fraud.training import LABEL
 from pyproton_ml.examples.fraud.training import build_training_set
 from pyproton_ml.examples.fraud.training import train_and_save
+from pyproton_ml.models.artifact import METADATA_FILE
 from pyproton_ml.models.artifact import load_model
 from pyproton_ml.proton.client import ProtonClient
 from pyproton_ml.proton.statements import read_sql_directory
@@ -92,8 +94,9 @@ def run_embedded(
         training_set = build_training_set(engine, example)
 
     step(f"Training on {len(training_set)} feature rows: the earlier 75 % of the time range trains, the later 25 % tests")
+    replaced = (models_dir / FUNCTION_NAME / MODEL_VERSION / METADATA_FILE).exists()
     trained, model_path = train_and_save(training_set, models_dir)
-    step(f"Saved the model to {model_path}, replacing any earlier example model there")
+    step(f"Saved the model to {model_path}" + (", replacing the earlier example model there" if replaced else ""))
     model = load_model(model_path)
 
     # A fresh key per run: the server requires it, and it never leaves this process.

@@ -72,7 +72,6 @@ UNIQUE_COLUMNS: dict[str, str] = {"payments": "event_id", "labels": "event_id"}
 
 _SUFFIX_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _FLAG_STRINGS = {"0": 0, "1": 1, "0.0": 0, "1.0": 1, "false": 0, "true": 1}
-_ROW_NOTE = "0-based, header not counted"
 
 # Times outside this range do not survive the training path. ClickHouse DateTime64 clamped values
 # to [1900-01-01, 2299-12-31] until ClickHouse PR 107907 (merged July 2026), and chDB results
@@ -207,10 +206,20 @@ def _read_file(path: Path) -> pd.DataFrame:
 def _invalid_value(
     source: str, column: str, row: int, value: object, expected: str, fix: str
 ) -> InputDataError:
+    # Rows count from 1 after the header, as spreadsheets and editors show them.
     return InputDataError(
-        f"Invalid value in column {column!r} of {source} at row {row} ({_ROW_NOTE}): "
-        f"{value!r:.80}. Expected {expected}. {fix}"
+        f"Invalid value in column {column!r} of {source} at data row {row + 1} "
+        f"(line {row + 2} of a CSV file with its header): {_shown(value)}. Expected {expected}. {fix}"
     )
+
+
+def _shown(value: object) -> str:
+    """Return a short text for a cell value: plain numbers, not numpy reprs, and 'an empty cell' for missing."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "an empty cell"
+    if isinstance(value, np.generic):
+        value = value.item()
+    return f"{value!r:.80}"
 
 
 def _first_row(mask: pd.Series | np.ndarray) -> int:

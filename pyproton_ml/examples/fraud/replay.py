@@ -11,7 +11,10 @@ times after ``now()``, as if they were known early; they are sent all the same.
 
 The offset is a whole number of window slides (one minute for the example), so
 that every payment falls into the same hop windows with the same neighbours and
-the window aggregates do not change. The last payment therefore lands less than
+the window aggregates do not change. Proton starts a payment's last hop window at
+its time rounded down to a whole slide (``WindowImpl<HOP>`` in
+``src/Functions/FunctionsStreamingWindow.cpp``, proton commit 185d6f88), so
+windows are aligned to the epoch. The last payment therefore lands less than
 one slide before now. The hour of the day does change: a replay started at 15:20
 moves the example's last evening to the afternoon, and ``hour_of_day`` follows.
 Pass ``end_at_now=False`` to send the times unchanged.

@@ -13,6 +13,7 @@ from pyproton_ml.embedded.engine import EmbeddedEngine
 from pyproton_ml.errors import InputDataError
 from pyproton_ml.errors import ModelArtifactError
 from pyproton_ml.examples.fraud.data import FraudExample
+from pyproton_ml.examples.fraud.definitions import MERCHANT_CATEGORIES
 from pyproton_ml.examples.fraud.definitions import merchants
 from pyproton_ml.examples.fraud.definitions import payment_features
 from pyproton_ml.examples.fraud.definitions import payments
@@ -53,7 +54,9 @@ def build_training_set(engine: EmbeddedEngine, example: FraudExample) -> pd.Data
     if features.empty:
         raise InputDataError("The historical feature query returned no rows; check that the payments file has rows.")
 
+    _check_categories(example.payments)
     labels = example.labels.loc[:, ["event_id", LABEL]]
+    _check_labels(labels, features["event_id"])
     training_set = features.merge(labels, on="event_id", how="left", validate="one_to_one")
     training_set[LABEL] = training_set[LABEL].fillna(0).astype("uint8")
     logger.info("Built a training set of %d rows with %d positives", len(training_set), int(training_set[LABEL].sum()))
@@ -91,3 +94,46 @@ def _remove_previous_example_model(version_dir: Path) -> None:
         )
     logger.info("Replacing the previous example model in %s", version_dir)
     shutil.rmtree(version_dir)
+
+
+def _check_categories(payments_frame: pd.DataFrame) -> None:
+    """Warn when payments carry merchant categories that the feature encoding does not know.
+
+    Such payments are kept, and their category encodes as -1, as it would in Proton, but a
+    renamed category (``RESTAURANT`` for ``restaurant``) silently weakens the model.
+    """
+    categories = payments_frame["merchant_category"]
+    unknown = categories[~categories.isin(MERCHANT_CATEGORIES)].value_counts()
+    if unknown.empty:
+        return
+    shown = ", ".join(f"{name!r} ({count})" for name, count in unknown.head(5).items())
+    logger.warning(
+        "%d of %d payments have a merchant category outside the encoding, so it encodes as -1: %s%s. "
+        "Known categories: %s. Rename them in your file, or change MERCHANT_CATEGORIES in "
+        "pyproton_ml/examples/fraud/definitions.py.",
+        int(unknown.sum()),
+        len(categories),
+        shown,
+        ", ..." if len(unknown) > 5 else "",
+        ", ".join(MERCHANT_CATEGORIES),
+    )
+
+
+def _check_labels(labels: pd.DataFrame, event_ids: pd.Series) -> None:
+    """Warn about labels that match no payment, and reject a set with no fraud label on any payment."""
+    matched = labels["event_id"].isin(event_ids)
+    if not matched.all():
+        first = labels.loc[~matched, "event_id"].iloc[0]
+        logger.warning(
+            "%d of %d labels match no payment event_id and are ignored (first: %r). "
+            "Check that the labels file uses the payments' event_id values.",
+            int((~matched).sum()),
+            len(labels),
+            first,
+        )
+    if not (labels.loc[matched, LABEL] == 1).any():
+        raise InputDataError(
+            f"No label marks a payment as fraud: {int(matched.sum())} of {len(labels)} labels match a payment, "
+            f"and none of those has {LABEL}=1. Pass a labels file with {LABEL}=1 rows whose event_id "
+            "values appear in the payments file."
+        )

@@ -55,6 +55,13 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except PyProtonMLError as error:
             raise click.ClickException(str(error)) from None
+        except OSError as error:
+            # A file or folder the command reads or writes: name it instead of showing a traceback.
+            logger.debug("Command failed on a file operation", exc_info=True)
+            target = f" {error.filename!r}" if error.filename else ""
+            raise click.ClickException(
+                f"Cannot access{target}: {error.strerror or error}. Check that the path exists and that you may write there."
+            ) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})

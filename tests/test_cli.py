@@ -361,6 +361,20 @@ def test_example_generate_writes(tmp_path: Path) -> None:
         assert (sql_dir / committed.name).read_text() == committed.read_text()
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["example", "data", "--out", "/proc/pyproton-ml-test/data"],
+        ["example", "generate", "--sql-dir", "/proc/pyproton-ml-test/sql", "--dashboards-dir", "/proc/pyproton-ml-test/dash"],
+    ],
+    ids=["example-data", "example-generate"],
+)
+def test_cli_unwritable_folder(arguments: list[str]) -> None:
+    result = run(*arguments)
+
+    assert_one_line_error(result, 1, "Cannot access '/proc/pyproton-ml-test", "Check that the path exists")
+
+
 def test_example_data_writes_paths(tmp_path: Path) -> None:
     result = run("example", "data", "--out", str(tmp_path), "--seed", "3")
 

@@ -252,6 +252,26 @@ BAD_CSV_CASES = [
         r"File '.*merchants\.parquet' is empty",
         id="empty-parquet",
     ),
+    pytest.param(
+        load_payments, "payments.csv", PAYMENTS_HEADER + "E1,C1,M1,grocery,12.50,2024-01-01 10:00:00,extra\n" + PAYMENT_ROW,
+        r"payments\.csv' has a row with more fields than its header \(first at line 2\)",
+        id="extra-field-first-row",
+    ),
+    pytest.param(
+        load_payments, "payments.csv", PAYMENTS_HEADER + PAYMENT_ROW + "E2,C1,M1,grocery,3,2024-01-01,x,y\n",
+        r"payments\.csv' could not be read as csv: .*Expected 6 fields in line 3, saw 8",
+        id="extra-fields-later-row",
+    ),
+    pytest.param(
+        load_payments, "payments.csv", PAYMENTS_HEADER + PAYMENT_ROW + "E2,C1,M1,fuel,inf,2024-01-01\n",
+        r"'amount' .* at data row 2 .*: 'inf'\. Expected a finite number",
+        id="infinite-amount",
+    ),
+    pytest.param(
+        load_payments, "payments.csv", PAYMENTS_HEADER + PAYMENT_ROW + "E2,C1,M1,fuel,-1e999,2024-01-01\n",
+        r"'amount' .* at data row 2 .*: '-1e999'\. Expected a finite number",
+        id="overflowing-amount",
+    ),
 ]  # fmt: skip
 
 
@@ -271,8 +291,14 @@ def test_load_missing_file(tmp_path: Path) -> None:
     ("column", "values", "match"),
     [
         ("event_time", [1_700_000_000, 1_700_000_001], r"'event_time'.*not a number.*epoch"),
-        ("card_id", [1.5, 2.0], r"'card_id'.*data row 1 .*: 1\.5\..*string or an integer id"),
+        ("card_id", [1.5, 2.0], r"'card_id'.*data row 1 .*: 1\.5\. Expected a string, or an integer id"),
         ("card_id", [True, False], r"'card_id'.*contains booleans"),
+        ("card_id", [2.0**63, 1e30], r"'card_id'.*data row 1 .*: 9\.223372036854776e\+18\..*below 2\*\*53"),
+        ("card_id", [1.0, 2.0**53], r"'card_id'.*data row 2 .*below 2\*\*53"),
+        ("card_id", [1.0, float("inf")], r"'card_id'.*data row 2 .*: inf\."),
+        ("card_id", [b"C1", b"\xff\xfe"], r"'card_id'.*data row 1 .*: b'C1'\. Expected text, not bytes"),
+        ("merchant_category", [b"fuel", b"fuel"], r"'merchant_category'.*Expected text, not bytes"),
+        ("amount", [1.0, float("inf")], r"'amount'.*data row 2 .*: inf\. Expected a finite number"),
         ("amount", [True, False], r"'amount'.*contains booleans"),
     ],
 )

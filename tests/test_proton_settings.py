@@ -49,6 +49,9 @@ def test_settings_repr_hides_password() -> None:
         ({"PYPROTON_ML_PROTON_PORT": "0"}, r"expected an integer port 1-65535"),
         ({"PYPROTON_ML_PROTON_CONNECT_TIMEOUT": "soon"}, r"positive number of seconds"),
         ({"PYPROTON_ML_PROTON_SEND_RECEIVE_TIMEOUT": "-1"}, r"positive number of seconds"),
+        ({"PYPROTON_ML_PROTON_CONNECT_TIMEOUT": "inf"}, r"Invalid PYPROTON_ML_PROTON_CONNECT_TIMEOUT 'inf'.*at most 86400"),
+        ({"PYPROTON_ML_PROTON_CONNECT_TIMEOUT": "1e300"}, r"at most 86400"),
+        ({"PYPROTON_ML_PROTON_SEND_RECEIVE_TIMEOUT": "nan"}, r"positive number of seconds"),
         ({"PYPROTON_ML_PROTON_HOST": ""}, r"Invalid Proton host ''"),
     ],
 )

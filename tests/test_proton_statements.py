@@ -76,6 +76,14 @@ def test_read_sql_file_missing_raises(tmp_path: Path) -> None:
         read_sql_file(tmp_path / "absent.sql")
 
 
+def test_read_sql_file_not_utf8_raises(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.sql"
+    path.write_bytes("SELECT 'café'".encode("latin-1"))
+
+    with pytest.raises(ProtonError, match=r"latin1\.sql': byte 11 is not UTF-8 .*Save the file as UTF-8"):
+        read_sql_file(path)
+
+
 @pytest.mark.parametrize(
     ("statement", "kind", "name"),
     [

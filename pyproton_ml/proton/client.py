@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from pyproton_ml.errors import ProtonError
 from pyproton_ml.proton.settings import ENV_PREFIX, ProtonSettings
-from pyproton_ml.proton.statements import redact_statement, scrub, secret_literals, summarize_statement
+from pyproton_ml.proton.statements import redact_statement, redact_text, scrub, secret_literals, summarize_statement
 from pyproton_ml.sql.identifiers import identifier
 
 logger = logging.getLogger(__name__)
@@ -40,14 +40,32 @@ class _DropDriverTraceback(logging.Filter):
         return True
 
 
-_DRIVER_CONNECTION_LOGGER = "proton_driver.connection"
-_driver_filter = _DropDriverTraceback()
+class _RedactDriverSecrets(logging.Filter):
+    """Replace keys and passwords in proton-driver's log records with ``'***'``.
+
+    proton-driver 0.3.0 logs every query at DEBUG (`connection.py`, ``send_query``:
+    ``logger.debug('Query: %s', query)``), and `log.py` relays the server's own log
+    lines, which can quote a query. A CREATE REMOTE FUNCTION carries its AUTH_KEY.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_text(record.msg) if isinstance(record.msg, str) else record.msg
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_text(value) if isinstance(value, str) else value for value in record.args)
+        return True
+
+
+# Logger filters see only records of their own logger, not of its children.
+_DRIVER_LOGGERS = ("proton_driver.connection", "proton_driver.log", "proton_driver.client")
+_driver_filters: tuple[logging.Filter, ...] = (_DropDriverTraceback(), _RedactDriverSecrets())
 
 
 def _install_driver_filter() -> None:
-    driver_logger = logging.getLogger(_DRIVER_CONNECTION_LOGGER)
-    if _driver_filter not in driver_logger.filters:
-        driver_logger.addFilter(_driver_filter)
+    for name in _DRIVER_LOGGERS:
+        driver_logger = logging.getLogger(name)
+        for driver_filter in _driver_filters:
+            if driver_filter not in driver_logger.filters:
+                driver_logger.addFilter(driver_filter)
 
 
 class ProtonClient:

@@ -92,11 +92,17 @@ def _parse_port(text: str, variable: str) -> int:
     return port
 
 
+# Socket timeouts beyond this are mistakes, and inf or 1e300 overflow the platform's time_t.
+_MAX_SECONDS = 86_400.0
+
+
 def _parse_seconds(text: str, variable: str) -> float:
     try:
         seconds = float(text.strip())
     except ValueError:
         raise ProtonError(f"Invalid {variable} {text[:40]!r}: expected a positive number of seconds.") from None
-    if not seconds > 0:
-        raise ProtonError(f"Invalid {variable} {text[:40]!r}: expected a positive number of seconds.")
+    if not 0 < seconds <= _MAX_SECONDS:
+        raise ProtonError(
+            f"Invalid {variable} {text[:40]!r}: expected a positive number of seconds, at most {_MAX_SECONDS:.0f} (one day)."
+        )
     return seconds

@@ -65,6 +65,11 @@ def read_sql_file(path: str | Path) -> list[str]:
         script = file_path.read_text(encoding="utf-8")
     except OSError as error:
         raise ProtonError(f"Cannot read SQL file {str(file_path)!r}: {error.strerror}. Check the path and its permissions.") from error
+    except UnicodeDecodeError as error:
+        raise ProtonError(
+            f"Cannot read SQL file {str(file_path)!r}: byte {error.start} is not UTF-8 ({error.reason}). "
+            "Save the file as UTF-8."
+        ) from error
     return split_statements(script, source=str(file_path))
 
 
@@ -126,16 +131,41 @@ def summarize_statement(statement: str) -> StatementSummary:
 
 
 def secret_literals(statement: str) -> list[str]:
-    """Return the string literals of a statement that hold secrets.
+    """Return the string literals of a statement that hold secrets, in every form a message may quote.
 
     These are the values of ``AUTH_KEY`` (remote UDF registration) and of any
-    ``password``/``sasl_password`` setting (external streams).
+    ``password``/``sasl_password`` setting (external streams). Each value comes
+    unescaped and as SQL spells it (``it''s`` and ``it\\'s`` for ``it's``), because
+    Proton's error messages quote the statement text, longest form first.
     """
     try:
         tokens = _tokenize(statement, "<statement>")
     except ProtonError:
         return []
-    return [token.text for token in _secret_tokens(tokens) if token.text]
+    forms: set[str] = set()
+    for token in _secret_tokens(tokens):
+        if token.text:
+            forms.add(token.text)
+            forms.add(token.text.replace("'", "''"))
+            forms.add(token.text.replace("\\", "\\\\").replace("'", "\\'"))
+            forms.add(statement[token.start : token.end + 1])
+    return sorted(forms, key=len, reverse=True)
+
+
+def redact_text(text: str) -> str:
+    """Return a log message with the secrets of any statement in it replaced by ``'***'``.
+
+    Text that names no secret-bearing keyword comes back unchanged. Text that does, but
+    cannot be tokenized, is hidden whole, because its secret cannot be located.
+    """
+    lowered = text.lower()
+    if "auth_key" not in lowered and "password" not in lowered:
+        return text
+    try:
+        tokens = _tokenize(text, "<log message>")
+    except ProtonError:
+        return "<text hidden because it may hold a secret>"
+    return _replace_secrets(text, tokens)
 
 
 def redact_statement(statement: str) -> str:
@@ -145,11 +175,7 @@ def redact_statement(statement: str) -> str:
     except ProtonError:
         return "<statement that could not be tokenized>"
 
-    redacted = statement
-    # Replace from the end so that earlier offsets stay valid.
-    for token in sorted(_secret_tokens(tokens), key=lambda item: item.start, reverse=True):
-        redacted = redacted[: token.start] + _REDACTED + redacted[token.end + 1 :]
-    return redacted
+    return _replace_secrets(statement, tokens)
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
@@ -158,6 +184,14 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+def _replace_secrets(text: str, tokens: Sequence[Token]) -> str:
+    redacted = text
+    # Replace from the end so that earlier offsets stay valid.
+    for token in sorted(_secret_tokens(tokens), key=lambda item: item.start, reverse=True):
+        redacted = redacted[: token.start] + _REDACTED + redacted[token.end + 1 :]
+    return redacted
 
 
 def _secret_tokens(tokens: Sequence[Token]) -> list[Token]:

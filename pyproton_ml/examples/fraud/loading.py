@@ -18,7 +18,9 @@ the first bad row and the fix.
 
 from __future__ import annotations
 
+import csv
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -189,7 +191,7 @@ def _read_file(path: Path) -> pd.DataFrame:
     try:
         if _SUFFIX_FORMATS[suffix] == "csv":
             # Strings keep ids such as '007' intact; each column is coerced by its contract kind.
-            return pd.read_csv(path, dtype=str)
+            return _read_csv(path)
         return pd.read_parquet(path)
     except pd.errors.EmptyDataError as error:
         raise InputDataError(
@@ -201,6 +203,34 @@ def _read_file(path: Path) -> pd.DataFrame:
             f"File {str(path)!r} could not be read as {_SUFFIX_FORMATS[suffix]}: {error}. "
             "Check that the file is complete and that its suffix matches its format."
         ) from error
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """Read a CSV file as strings, rejecting rows that have more fields than the header.
+
+    Without ``index_col=False``, pandas turns the first column into the index when the first
+    row has one field too many, which shifts every column; with it, pandas drops the extra
+    fields with only a warning. Neither may pass silently.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        frame = pd.read_csv(path, dtype=str, index_col=False)
+    if any(issubclass(warning.category, pd.errors.ParserWarning) for warning in caught):
+        raise InputDataError(
+            f"File {str(path)!r} has a row with more fields than its header "
+            f"(first at line {_first_long_line(path)}). Remove the extra fields or add their column names."
+        )
+    return frame
+
+
+def _first_long_line(path: Path) -> int | str:
+    with path.open(newline="", encoding="utf-8", errors="replace") as stream:
+        reader = csv.reader(stream)
+        header = next(reader, [])
+        for fields in reader:
+            if len(fields) > len(header):
+                return reader.line_num
+    return "unknown"
 
 
 def _invalid_value(
@@ -234,6 +264,9 @@ def _reject_missing(series: pd.Series, spec: ColumnSpec, source: str, fix: str) 
         )
 
 
+_EXACT_FLOAT_INTEGERS = 2.0**53
+
+
 def _coerce_id(series: pd.Series, spec: ColumnSpec, source: str) -> pd.Series:
     _reject_missing(series, spec, source, f"Fill in {spec.name} or drop the row.")
     if pd.api.types.is_bool_dtype(series.dtype):
@@ -242,15 +275,30 @@ def _coerce_id(series: pd.Series, spec: ColumnSpec, source: str) -> pd.Series:
             "Expected string or integer ids. Store the ids as strings."
         )
     if pd.api.types.is_float_dtype(series.dtype):
-        fractional = series != np.floor(series)
-        if fractional.any():
-            row = _first_row(fractional)
+        # Beyond 2**53 a float no longer holds every integer, so distinct ids may have merged.
+        inexact = ~np.isfinite(series) | (series != np.floor(series)) | (series.abs() >= _EXACT_FLOAT_INTEGERS)
+        if inexact.any():
+            row = _first_row(inexact)
             raise _invalid_value(
-                source, spec.name, row, series.iloc[row], "a string or an integer id",
+                source, spec.name, row, series.iloc[row], "a string, or an integer id below 2**53 in magnitude",
                 "Store the ids as strings.",
             )  # fmt: skip
         series = series.astype(np.int64)
+    _reject_bytes(series, spec, source)
     return series.astype("str")
+
+
+def _reject_bytes(series: pd.Series, spec: ColumnSpec, source: str) -> None:
+    """Raise for binary cells, such as a Parquet BINARY column, whose text encoding is unknown."""
+    if series.dtype != object:
+        return
+    binary = series.map(lambda value: isinstance(value, (bytes, bytearray)))
+    if binary.any():
+        row = _first_row(binary)
+        raise _invalid_value(
+            source, spec.name, row, series.iloc[row], "text, not bytes",
+            "Store the column as a UTF-8 string column.",
+        )  # fmt: skip
 
 
 def _coerce_text(series: pd.Series, spec: ColumnSpec, source: str) -> pd.Series:
@@ -258,6 +306,7 @@ def _coerce_text(series: pd.Series, spec: ColumnSpec, source: str) -> pd.Series:
         _reject_missing(series, spec, source, f"Fill in {spec.name} or drop the row.")
     else:
         series = series.fillna("")
+    _reject_bytes(series, spec, source)
     return series.astype("str")
 
 
@@ -273,6 +322,13 @@ def _coerce_number(series: pd.Series, spec: ColumnSpec, source: str) -> pd.Serie
         row = _first_row(unparsed)
         raise _invalid_value(
             source, spec.name, row, series.iloc[row], "a number, or an empty cell for missing",
+            "Fix that value or leave the cell empty.",
+        )  # fmt: skip
+    infinite = np.isinf(numbers)
+    if infinite.any():
+        row = _first_row(infinite)
+        raise _invalid_value(
+            source, spec.name, row, series.iloc[row], "a finite number, or an empty cell for missing",
             "Fix that value or leave the cell empty.",
         )  # fmt: skip
     return numbers

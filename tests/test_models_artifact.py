@@ -158,13 +158,17 @@ def test_discover_missing_directory(tmp_path: Path) -> None:
 
 
 def test_discover_invalid_function_name(tmp_path: Path) -> None:
-    (tmp_path / "bad-name" / "1").mkdir(parents=True)
+    # A folder that contains a metadata.json is a model, so its name must be valid.
+    save_model(make_estimator(), make_metadata(), tmp_path)
+    (tmp_path / "fraud_score").rename(tmp_path / "bad-name")
     with pytest.raises(ModelArtifactError, match="Invalid model directory .*bad-name"):
         discover_models(tmp_path)
 
 
 def test_discover_function_without_versions(tmp_path: Path) -> None:
+    # metadata.json one level too high: the folder contains a model but no version folder.
     (tmp_path / "fraud_score").mkdir()
+    (tmp_path / "fraud_score" / "metadata.json").write_text("{}")
     with pytest.raises(ModelArtifactError, match="No model versions"):
         discover_models(tmp_path)
 

@@ -26,8 +26,9 @@ def make_metadata(**overrides: object) -> ModelMetadata:
     return ModelMetadata(**fields)  # type: ignore[arg-type]
 
 
-def test_metadata_round_trip() -> None:
-    metadata = make_metadata(metrics={"f1": 0.5})
+@pytest.mark.parametrize("return_type", ["float64", "float32"])
+def test_metadata_round_trip(return_type: str) -> None:
+    metadata = make_metadata(metrics={"f1": 0.5}, return_type=return_type)
     assert ModelMetadata.from_json(metadata.to_json()) == metadata
 
 

@@ -19,6 +19,8 @@ from pyproton_ml.models.types import Argument, parse_type
         ("datetime", "datetime", False, False),
         ("datetime64(3)", "datetime64(3)", False, False),
         ("datetime64(3, 'UTC')", "datetime64(3, 'UTC')", False, False),
+        ("datetime64(6, 'Etc/GMT+3')", "datetime64(6, 'Etc/GMT+3')", False, False),
+        ("datetime64(3, 'America/Port-au-Prince')", "datetime64(3, 'America/Port-au-Prince')", False, False),
         ("nullable(float64)", "nullable(float64)", True, True),
         ("low_cardinality(string)", "low_cardinality(string)", False, False),
         ("low_cardinality(nullable(string))", "low_cardinality(nullable(string))", False, True),

@@ -14,11 +14,13 @@ import sklearn
 
 from pyproton_ml.errors import InvalidIdentifierError, ModelArtifactError
 from pyproton_ml.models.names import validate_function_name, validate_version
-from pyproton_ml.models.types import Argument, parse_type
+from pyproton_ml.models.types import FLOATS, Argument
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = ("name", "version", "function_name", "arguments", "sha256")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+# serving/handler.py score_frame returns float64 scores and checks them only for float return types.
+RETURN_TYPES = FLOATS
 
 # The JSON type of every field after `arguments` is parsed; bool is excluded from the numbers
 # because JSON true/false would otherwise pass as 1/0.
@@ -86,7 +88,11 @@ class ModelMetadata:
             )
         validate_function_name(self.function_name)
         validate_version(self.version)
-        parse_type(self.return_type)
+        if self.return_type not in RETURN_TYPES:
+            raise ModelArtifactError(
+                f"Invalid metadata field 'return_type': {self.return_type!r:.80}. The UDF server returns "
+                f"predict_proba(...)[:, 1] or predict() as floats; use one of {', '.join(RETURN_TYPES)}."
+            )
         if not self.arguments:
             raise ModelArtifactError(f"Model {self.name!r:.80} declares no arguments; a remote UDF needs at least one.")
         names = [argument.name for argument in self.arguments]

@@ -25,8 +25,15 @@ INTEGER_BOUNDS: dict[str, tuple[int, int]] = {
     **{name: (0, 2**bits - 1) for name, bits in zip(UNSIGNED_INTEGERS, (8, 16, 32, 64))},
 }
 
-_TOKEN = re.compile(r"\s*(?:(?P<word>[a-z_][a-z0-9_]*)|(?P<number>\d+)|(?P<quoted>'[^']*')|(?P<punct>[(),]))")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# ASCII only: `\d` and `\s` would also match other scripts' digits and spaces. A quoted parameter is
+# a time zone, whose IANA names use letters, digits, '/', '_', '-' and '+'.
+_TOKEN = re.compile(
+    r"\s*(?:(?P<word>[a-z_][a-z0-9_]*)|(?P<number>[0-9]+)|(?P<quoted>'[A-Za-z0-9/_+-]*')|(?P<punct>[(),]))", re.ASCII
+)
+_ASCII_SPACE = " \t\n\r\f\v"
+_NUMBER = re.compile(r"[0-9]+")
+# Used with fullmatch: `$` would also match before a trailing newline.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_TYPE_DEPTH = 8
 
 # ClickHouse's DataTypeNullable constructor rejects these inside nullable() ("Nested type ... cannot
@@ -89,19 +96,28 @@ def parse_type(text: str) -> ProtonType:
 def _tokenize(text: str) -> list[str]:
     tokens: list[str] = []
     position = 0
-    stripped = text.rstrip()
+    stripped = text.rstrip(_ASCII_SPACE)
     while position < len(stripped):
         match = _TOKEN.match(stripped, position)
         if match is None or match.end() == position:
-            raise InputDataError(
-                f"Invalid Proton type {text!r:.80}: unexpected character at position {position}. "
-                "Write types in lowercase, for example 'float64' or 'nullable(int32)'."
-            )
+            raise _token_error(text, stripped, position)
         tokens.append(match.group(match.lastgroup or "punct"))
         position = match.end()
     if not tokens:
         raise InputDataError("A Proton type must not be empty; use a type such as 'float64'.")
     return tokens
+
+
+def _token_error(text: str, stripped: str, position: int) -> InputDataError:
+    if stripped[position:].lstrip(_ASCII_SPACE).startswith("'"):
+        return InputDataError(
+            f"Invalid Proton type {text!r:.80}: a quoted time zone may contain only ASCII letters, digits, "
+            "'/', '_', '-' and '+', e.g. 'UTC' or 'Europe/Berlin'."
+        )
+    return InputDataError(
+        f"Invalid Proton type {text!r:.80}: unexpected character at position {position}. "
+        "Write types in lowercase, for example 'float64' or 'nullable(int32)'."
+    )
 
 
 def _parse_tokens(text: str, tokens: list[str], position: int, depth: int = 1) -> tuple[ProtonType, int]:
@@ -159,16 +175,21 @@ def _parse_parameters(text: str, tokens: list[str], position: int) -> tuple[tupl
 
 def _check_parameters(text: str, name: str, parameters: tuple[str, ...]) -> None:
     if name == "decimal":
-        if len(parameters) != 2 or not all(p.isdigit() for p in parameters):
+        if len(parameters) != 2 or not all(_NUMBER.fullmatch(p) for p in parameters):
             raise InputDataError(f"Invalid Proton type {text!r:.80}: write decimal as 'decimal(P, S)' with integers P and S.")
-        precision, scale = int(parameters[0]), int(parameters[1])
+        precision, scale = _bounded_int(parameters[0]), _bounded_int(parameters[1])
         if not 1 <= precision <= 76 or not 0 <= scale <= precision:
             raise InputDataError(f"Invalid Proton type {text!r:.80}: decimal needs 1 <= P <= 76 and 0 <= S <= P.")
     if name == "datetime64":
-        if not parameters or not parameters[0].isdigit() or int(parameters[0]) > 9:
+        if not parameters or not _NUMBER.fullmatch(parameters[0]) or _bounded_int(parameters[0]) > 9:
             raise InputDataError(f"Invalid Proton type {text!r:.80}: datetime64 needs a precision from 0 to 9.")
         if len(parameters) > 2 or (len(parameters) == 2 and not parameters[1].startswith("'")):
             raise InputDataError(f"Invalid Proton type {text!r:.80}: the second datetime64 parameter is a quoted time zone.")
+
+
+def _bounded_int(digits: str) -> int:
+    # int() rejects strings of more than 4300 digits with a plain ValueError; every limit here is small.
+    return int(digits) if len(digits) <= 9 else 10**9
 
 
 def _expect(text: str, tokens: list[str], position: int, token: str) -> int:
@@ -186,7 +207,7 @@ class Argument:
     type: str
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not _NAME.match(self.name):
+        if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
             raise InputDataError(
                 f"Invalid argument name {self.name!r:.80}. "
                 "Use letters, digits and underscores, starting with a letter or underscore."

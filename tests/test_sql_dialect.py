@@ -165,3 +165,10 @@ def test_generated_sql_round_trips(statement: str) -> None:
 def test_embedded_target_rejects_streaming_constructs(sql: str) -> None:
     with pytest.raises(UnsupportedError):
         render(sqlglot.parse_one(sql, read="proton"), Target.CLICKHOUSE)
+
+
+@pytest.mark.parametrize("amount", ["\u00b2", "\u0667"])
+def test_interval_with_non_ascii_digit_kept_as_string(amount: str) -> None:
+    # str.isdigit accepts these; int() rejects '²' and reads '٧' as 7.
+    sql = render(sqlglot.parse_one(f"SELECT INTERVAL '{amount}' SECOND", read="proton"), pretty=False)
+    assert sql == f"SELECT INTERVAL '{amount}' SECOND"

@@ -44,7 +44,10 @@ def test_valid_identifier_accepted(name: str) -> None:
     assert validate_identifier(name) == name
 
 
-@pytest.mark.parametrize(("name", "quoted"), [("select", True), ("Table", True), ("amount", False)])
+@pytest.mark.parametrize(
+    ("name", "quoted"),
+    [("select", True), ("Table", True), ("amount", False), ("Index", True), ("projection", True), ("TRUE", True), ("function", True)],
+)
 def test_keyword_identifier_quoted(name: str, quoted: bool) -> None:
     assert identifier(name).args["quoted"] is quoted
 

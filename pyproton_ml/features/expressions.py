@@ -7,12 +7,16 @@ that the column exists. Literals go through sqlglot, which escapes them.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from sqlglot import exp
 
 from pyproton_ml.errors import FeatureDefinitionError
+from pyproton_ml.features.types import INTEGER_RANGES
+from pyproton_ml.features.types import base_type
 from pyproton_ml.sql.identifiers import validate_column_name
 
 
@@ -26,6 +30,9 @@ class FeatureExpr:
     def build(self, scope: Scope) -> exp.Expr:
         raise NotImplementedError
 
+    def check_type(self, type_name: str, *, owner: str) -> None:
+        """Check that the values of this expression fit ``type_name``, the feature's type."""
+
 
 def _as_expr(value: FeatureExpr | str) -> FeatureExpr:
     if isinstance(value, FeatureExpr):
@@ -37,10 +44,21 @@ def _as_expr(value: FeatureExpr | str) -> FeatureExpr:
 
 def _literal(value: object, *, owner: str) -> exp.Expr:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise FeatureDefinitionError(f"{owner}: {value!r} is not a number or a string.")
+        raise FeatureDefinitionError(f"{owner}: {value!r:.80} is not a number or a string.")
     if isinstance(value, float) and value != value:
         raise FeatureDefinitionError(f"{owner}: NaN cannot be written as a SQL literal; use a number.")
+    # A larger whole number reads as a 128- or 256-bit integer, which no float64 or int64 column takes.
+    if isinstance(value, int) and not -(2**63) <= value < 2**64:
+        raise FeatureDefinitionError(f"{owner}: {value!r:.80} does not fit in 64 bits. Use a float such as 1e40.")
     return exp.Literal.string(value) if isinstance(value, str) else exp.Literal.number(value)
+
+
+def _check_finite_number(value: object, *, owner: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise FeatureDefinitionError(f"{owner}: {value!r:.80} is not a number. Use a finite number such as 0.0.")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise FeatureDefinitionError(f"{owner}: {value!r} is not a finite number. Use one such as 0.0.")
+    _literal(value, owner=owner)
 
 
 @dataclass(frozen=True)
@@ -93,6 +111,12 @@ class Encode(FeatureExpr):
     unknown: int = -1
 
     def __post_init__(self) -> None:
+        # A set has no fixed order, so its codes could differ between training and serving.
+        if isinstance(self.categories, (str, bytes)) or not isinstance(self.categories, Sequence):
+            raise FeatureDefinitionError(
+                f"Encode categories={self.categories!r:.80} must be a list or tuple of strings in a fixed order, "
+                "such as ('food', 'travel')."
+            )
         object.__setattr__(self, "categories", tuple(self.categories))
         if not self.categories:
             raise FeatureDefinitionError("Encode needs at least one category.")
@@ -102,13 +126,28 @@ class Encode(FeatureExpr):
         duplicates = sorted({c for c in self.categories if self.categories.count(c) > 1})
         if duplicates:
             raise FeatureDefinitionError(f"Encode categories {duplicates} appear more than once.")
-        if isinstance(self.unknown, bool) or not isinstance(self.unknown, int):
-            raise FeatureDefinitionError(f"Encode unknown={self.unknown!r} must be an integer, such as -1.")
+        low, high = INTEGER_RANGES["int32"]
+        if isinstance(self.unknown, bool) or not isinstance(self.unknown, int) or not low <= self.unknown <= high:
+            raise FeatureDefinitionError(
+                f"Encode unknown={self.unknown!r:.80} must be an integer from {low} to {high} (int32), such as -1."
+            )
         if 0 <= self.unknown < len(self.categories):
             raise FeatureDefinitionError(
                 f"Encode unknown={self.unknown!r} collides with the position of category "
                 f"{self.categories[self.unknown]!r}; use a negative number such as -1."
             )
+
+    def check_type(self, type_name: str, *, owner: str) -> None:
+        limits = INTEGER_RANGES.get(base_type(type_name))
+        if limits is None:
+            return
+        low, high = limits
+        for label, code in (("unknown", self.unknown), ("position of the last category", len(self.categories) - 1)):
+            if not low <= code <= high:
+                raise FeatureDefinitionError(
+                    f"{owner}: the Encode {label}, {code}, does not fit type {type_name!r} ({low} to {high}). "
+                    "Use a wider type such as 'int32', or another unknown=."
+                )
 
     def build(self, scope: Scope) -> exp.Expr:
         inner = _as_expr(self.expression).build(scope)
@@ -125,6 +164,9 @@ class Ratio(FeatureExpr):
     numerator: FeatureExpr | str
     denominator: FeatureExpr | str
     default: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_finite_number(self.default, owner="Ratio default")
 
     def build(self, scope: Scope) -> exp.Expr:
         numerator = _as_expr(self.numerator).build(scope)

@@ -11,8 +11,11 @@ One definition compiles to two forms that share every expression:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from typing import TypeVar
 
 from sqlglot import exp
 
@@ -21,6 +24,7 @@ from pyproton_ml.features.expressions import FeatureExpr
 from pyproton_ml.features.lookups import AsofLookup
 from pyproton_ml.features.streams import Column
 from pyproton_ml.features.streams import Stream
+from pyproton_ml.features.streams import setting
 from pyproton_ml.features.types import parse_type
 from pyproton_ml.features.window_aggregate import WindowAggregate
 from pyproton_ml.features.windows import source_reference
@@ -31,6 +35,8 @@ from pyproton_ml.sql.identifiers import validate_identifier
 from pyproton_ml.sql.nodes import CreateMaterializedView
 
 EVENT_ALIAS = "e"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,8 +52,9 @@ class Feature:
         object.__setattr__(self, "type", Column(self.name, self.type).type)
         if not isinstance(self.expression, FeatureExpr):
             raise FeatureDefinitionError(
-                f"Feature {self.name!r}: expression {self.expression!r} is not a feature expression such as Col('amount')."
+                f"Feature {self.name!r}: expression {self.expression!r:.80} is not a feature expression such as Col('amount')."
             )
+        self.expression.check_type(self.type, owner=f"Feature {self.name!r}")
 
 
 @dataclass(frozen=True)
@@ -83,13 +90,14 @@ class FeatureSet:
     features: tuple[Feature, ...]
     passthrough: tuple[str, ...] = ()
     lookups: tuple[AsofLookup, ...] = ()
-    settings: dict[str, int | str] = field(default_factory=dict)
+    settings: dict[str, str | int | float | bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         validate_identifier(self.name, kind="stream")
-        for attribute in ("features", "passthrough", "lookups"):
-            object.__setattr__(self, attribute, tuple(getattr(self, attribute)))
-
+        validate_identifier(self.view_name, kind="materialized view")
+        self._store_parts()
+        if not isinstance(self.source, Stream):
+            raise FeatureDefinitionError(f"FeatureSet {self.name!r}: source {self.source!r:.80} is not a Stream.")
         if self.source.event_time is None:
             raise FeatureDefinitionError(f"FeatureSet {self.name!r}: source stream {self.source.name!r} needs an event_time.")
         if not self.features:
@@ -98,22 +106,79 @@ class FeatureSet:
         for name in self.passthrough:
             self.source.column(name)
 
+        names = [*self.passthrough, self.source.event_time, *(feature.name for feature in self.features)]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise FeatureDefinitionError(f"FeatureSet {self.name!r}: output columns {duplicates} appear twice.")
+
+        self._check_lookups()
+        self._check_object_names()
+        self._check_settings()
+
+        # Build once so that a bad column reference fails at definition time.
+        self.select(historical=True)
+
+    def _store_parts(self) -> None:
+        """Store features, passthrough and lookups as tuples, checking the kind of each item."""
+        parts = (("features", Feature, "a Feature"), ("passthrough", str, "a column name"), ("lookups", AsofLookup, "an AsofLookup"))
+        for attribute, kind, description in parts:
+            value = getattr(self, attribute)
+            if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+                raise FeatureDefinitionError(f"FeatureSet {self.name!r}: {attribute}={value!r:.80} must be a tuple.")
+            items = tuple(value)
+            for item in items:
+                if not isinstance(item, kind):
+                    raise FeatureDefinitionError(f"FeatureSet {self.name!r}: {attribute} item {item!r:.80} is not {description}.")
+            object.__setattr__(self, attribute, items)
+
+    def _check_lookups(self) -> None:
         aliases = [lookup.alias for lookup in self.lookups]
         if EVENT_ALIAS in aliases or len(set(aliases)) != len(aliases):
             raise FeatureDefinitionError(
                 f"FeatureSet {self.name!r}: lookup aliases {aliases} must be unique and not {EVENT_ALIAS!r}."
             )
 
-        names = [*self.passthrough, self.source.event_time, *(feature.name for feature in self.features)]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise FeatureDefinitionError(f"FeatureSet {self.name!r}: output columns {duplicates} appear twice.")
+        streams = [self.source, *(lookup.stream for lookup in self.lookups)]
+        names_in_query = {name for stream in streams for name in (stream.name, *stream.column_names)}
+        for lookup in self.lookups:
+            lookup.check_event_columns(self.source)
+            # ClickHouse reads `v.x` as subcolumn x of a column v when the query has one, so `v.null` is
+            # the null map of a nullable v. An alias that names another stream of the query fails too.
+            if lookup.alias in names_in_query:
+                raise FeatureDefinitionError(
+                    f"FeatureSet {self.name!r}: lookup alias {lookup.alias!r} is also a column or stream name "
+                    "of the query, which ClickHouse may read in its place. Choose another alias, such as 'l'."
+                )
 
-        for setting in self.settings:
-            validate_identifier(setting, kind="query setting")
+    def _check_object_names(self) -> None:
+        """Reject one name for two different streams or views.
 
-        # Build once so that a bad column reference fails at definition time.
-        self.select(historical=True)
+        Proton would skip the second ``CREATE ... IF NOT EXISTS``, so that, for example, a
+        feature set named like its source would write its features into its own source.
+        """
+        definitions: list[tuple[str, object]] = [(stream.name, stream) for stream in self.source_streams()]
+        for aggregate in self.window_aggregates:
+            definitions.extend(
+                [(aggregate.source.name, aggregate.source), (aggregate.name, aggregate), (aggregate.view_name, ("view", aggregate))]
+            )
+        definitions.extend([(self.name, ("features", self.name)), (self.view_name, ("view", self.name))])
+
+        claimed: dict[str, object] = {}
+        for name, definition in definitions:
+            if claimed.setdefault(name, definition) != definition:
+                raise FeatureDefinitionError(
+                    f"FeatureSet {self.name!r}: the name {name!r} is given to two different streams or views. Rename one of them."
+                )
+
+    def _check_settings(self) -> None:
+        if not isinstance(self.settings, Mapping):
+            raise FeatureDefinitionError(
+                f"FeatureSet {self.name!r}: settings {self.settings!r:.80} must be a dict of setting name to value."
+            )
+        object.__setattr__(self, "settings", dict(self.settings))
+        for name, value in self.settings.items():
+            validate_identifier(name, kind="query setting")
+            setting(name, value, owner=f"FeatureSet {self.name!r}")
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -139,7 +204,8 @@ class FeatureSet:
 
     @property
     def window_aggregates(self) -> tuple[WindowAggregate, ...]:
-        return tuple(lookup.source for lookup in self.lookups if isinstance(lookup.source, WindowAggregate))
+        """The looked-up window aggregates, each once even when two lookups share one."""
+        return _unique(lookup.source for lookup in self.lookups if isinstance(lookup.source, WindowAggregate))
 
     def select(self, *, historical: bool) -> exp.Select:
         """Build the per-event feature query, streaming or historical."""
@@ -170,10 +236,8 @@ class FeatureSet:
                 query = query.with_(identifier(aggregate.name, kind="stream"), as_=aggregate.select(historical=True))
             query = query.order_by(column(event_time, EVENT_ALIAS), column(self.passthrough[0], EVENT_ALIAS) if self.passthrough else None)
         elif self.settings:
-            query.set(
-                "settings",
-                [exp.EQ(this=exp.var(key), expression=exp.convert(value)) for key, value in sorted(self.settings.items())],
-            )
+            owner = f"FeatureSet {self.name!r}"
+            query.set("settings", [setting(name, value, owner=owner) for name, value in sorted(self.settings.items())])
         return query
 
     @staticmethod
@@ -188,9 +252,7 @@ class FeatureSet:
 
     def source_streams(self) -> tuple[Stream, ...]:
         """Streams that events are inserted into: the source and the looked-up streams."""
-        streams = [self.source]
-        streams.extend(lookup.source for lookup in self.lookups if isinstance(lookup.source, Stream))
-        return tuple(streams)
+        return _unique([self.source, *(lookup.source for lookup in self.lookups if isinstance(lookup.source, Stream))])
 
     def statements(self) -> list[exp.Expr]:
         """Build the streaming DDL in dependency order."""
@@ -207,3 +269,12 @@ class FeatureSet:
             )
         )
         return statements
+
+
+def _unique(items: Iterable[T]) -> tuple[T, ...]:
+    """``items`` in their order, without repeats."""
+    unique: list[T] = []
+    for item in items:
+        if item not in unique:
+            unique.append(item)
+    return tuple(unique)

@@ -7,7 +7,7 @@ import re
 from sqlglot import exp
 
 from pyproton_ml.errors import FeatureDefinitionError
-from pyproton_ml.sql.nodes import UNIT_SECONDS
+from pyproton_ml.sql.nodes import UNIT_MILLISECONDS
 from pyproton_ml.sql.nodes import IntervalShorthand
 
 _SHORTHAND = re.compile(r"([1-9][0-9]{0,8})(ms|s|m|h|d)")
@@ -22,7 +22,7 @@ def parse_interval(text: object, *, owner: str) -> IntervalShorthand:
     if not match:
         raise FeatureDefinitionError(
             f"{owner}: invalid interval {text!r}. Write a positive whole number and one of the units "
-            f"{', '.join(UNIT_SECONDS)}, for example '30s' or '10m'."
+            f"{', '.join(UNIT_MILLISECONDS)}, for example '30s' or '10m'."
         )
 
     number, unit = match.groups()
@@ -33,8 +33,9 @@ def interval_seconds(text: str, *, owner: str) -> float:
     return parse_interval(text, owner=owner).seconds
 
 
-def interval_literal(seconds: float) -> exp.Interval:
-    """Build ``INTERVAL n SECOND`` (or ``MILLISECOND`` for fractions), which both Proton and ClickHouse read in arithmetic."""
-    if seconds == int(seconds):
-        return exp.Interval(this=exp.Literal.number(int(seconds)), unit=exp.var("SECOND"))
-    return exp.Interval(this=exp.Literal.number(round(seconds * 1000)), unit=exp.var("MILLISECOND"))
+def interval_literal(milliseconds: int) -> exp.Interval:
+    """Build ``INTERVAL n SECOND`` (``MILLISECOND`` for a fraction of a second), which both Proton and ClickHouse read in arithmetic."""
+    seconds, remainder = divmod(milliseconds, 1000)
+    if not remainder:
+        return exp.Interval(this=exp.Literal.number(seconds), unit=exp.var("SECOND"))
+    return exp.Interval(this=exp.Literal.number(milliseconds), unit=exp.var("MILLISECOND"))

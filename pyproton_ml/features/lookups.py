@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -14,6 +16,7 @@ from pyproton_ml.features.types import base_type
 from pyproton_ml.features.window_aggregate import AVAILABLE_AT
 from pyproton_ml.features.window_aggregate import WindowAggregate
 from pyproton_ml.sql.identifiers import column
+from pyproton_ml.sql.identifiers import validate_column_name
 from pyproton_ml.sql.identifiers import validate_identifier
 
 
@@ -33,11 +36,13 @@ class AsofLookup:
     time_column: str | None = None
 
     def __post_init__(self) -> None:
-        on = tuple(self.on.items()) if isinstance(self.on, dict) else tuple(tuple(pair) for pair in self.on)
-        object.__setattr__(self, "on", on)
         validate_identifier(self.alias, kind="lookup alias")
-        if not on:
-            raise FeatureDefinitionError(f"AsofLookup {self.alias!r} needs at least one key pair in on=.")
+        if not isinstance(self.source, (Stream, WindowAggregate)):
+            raise FeatureDefinitionError(
+                f"AsofLookup {self.alias!r}: source {self.source!r:.80} is not a Stream or a WindowAggregate."
+            )
+        on = _key_pairs(self.on, self.alias)
+        object.__setattr__(self, "on", on)
 
         stream = self.stream
         for _, right in on:
@@ -50,6 +55,15 @@ class AsofLookup:
             )
         stream.column(time_column)
         object.__setattr__(self, "time_column", time_column)
+
+    def check_event_columns(self, events: Stream) -> None:
+        """Check that the event side of every ``on`` pair is a column of ``events``, the stream that joins this lookup."""
+        for left, _ in self.on:
+            if left not in events.column_names:
+                raise FeatureDefinitionError(
+                    f"AsofLookup {self.alias!r}: on= key {left!r} is not a column of the event stream {events.name!r}. "
+                    f"Its columns are: {', '.join(events.column_names)}."
+                )
 
     @property
     def stream(self) -> Stream:
@@ -70,7 +84,7 @@ class AsofLookup:
         if not isinstance(self.source, WindowAggregate):
             return value
 
-        slide = interval_literal(self.source.window.slide_seconds)
+        slide = interval_literal(self.source.window.slide_milliseconds)
         fresh = exp.LT(
             this=column(event_time, event_alias),
             expression=exp.Add(this=column(AVAILABLE_AT, self.alias), expression=slide),
@@ -91,3 +105,23 @@ class AsofLookup:
         ]
         terms.append(exp.GTE(this=column(event_time, event_alias), expression=column(self.time_column, self.alias)))
         return exp.and_(*terms)
+
+
+def _key_pairs(on: object, alias: str) -> tuple[tuple[str, str], ...]:
+    """Read ``on`` (a dict, or pairs of event column and lookup column) as checked column-name pairs."""
+    pairs = on.items() if isinstance(on, Mapping) else on
+    if isinstance(pairs, (str, bytes)) or not isinstance(pairs, Iterable):
+        raise FeatureDefinitionError(
+            f"AsofLookup {alias!r}: on={on!r:.80} must map event columns to lookup columns, such as on={{'card_id': 'card_id'}}."
+        )
+    checked = []
+    for item in pairs:
+        pair = tuple(item) if isinstance(item, Iterable) and not isinstance(item, (str, bytes)) else ()
+        if len(pair) != 2:
+            raise FeatureDefinitionError(
+                f"AsofLookup {alias!r}: on= item {item!r:.80} is not a pair of event column and lookup column."
+            )
+        checked.append((validate_column_name(pair[0]), validate_column_name(pair[1])))
+    if not checked:
+        raise FeatureDefinitionError(f"AsofLookup {alias!r} needs at least one key pair in on=.")
+    return tuple(checked)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 
@@ -17,6 +20,9 @@ from pyproton_ml.sql.nodes import CreateStream
 
 # Stream modes. Source: Proton docs `sql-create-stream.md`.
 STREAM_MODES = ("append", "versioned_kv", "changelog_kv", "changelog")
+
+# A whole-number setting value is a ClickHouse Field of type Int64 or UInt64.
+SETTING_INTEGER_RANGE = (-(2**63), 2**64 - 1)
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,7 @@ class Stream:
     event_time: str | None = None
     mode: str = "append"
     primary_key: tuple[str, ...] = ()
-    settings: dict[str, str | int] = field(default_factory=dict)
+    settings: dict[str, str | int | float | bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         validate_identifier(self.name, kind="stream")
@@ -81,12 +87,18 @@ class Stream:
                 f"Stream {self.name!r}: mode {self.mode!r} needs a primary_key, such as primary_key=('merchant_id',)."
             )
 
-        for setting in self.settings:
-            validate_identifier(setting, kind="stream setting")
-            if setting in {"mode", "event_time_column"}:
+        if not isinstance(self.settings, Mapping):
+            raise FeatureDefinitionError(
+                f"Stream {self.name!r}: settings {self.settings!r:.80} must be a dict of setting name to value."
+            )
+        object.__setattr__(self, "settings", dict(self.settings))
+        for name, value in self.settings.items():
+            validate_identifier(name, kind="stream setting")
+            if name in {"mode", "event_time_column"}:
                 raise FeatureDefinitionError(
-                    f"Stream {self.name!r}: set {setting!r} through the Stream field, not through settings."
+                    f"Stream {self.name!r}: set {name!r} through the Stream field, not through settings."
                 )
+            setting(name, value, owner=f"Stream {self.name!r}")
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -108,17 +120,34 @@ class Stream:
             expressions=[column.definition() for column in self.columns],
         )
 
-        settings: list[exp.Expr] = [_setting("mode", self.mode)]
+        owner = f"Stream {self.name!r}"
+        settings: list[exp.Expr] = [setting("mode", self.mode, owner=owner)]
         if self.event_time:
-            settings.append(_setting("event_time_column", self.event_time))
-        settings.extend(_setting(name, value) for name, value in sorted(self.settings.items()))
+            settings.append(setting("event_time_column", self.event_time, owner=owner))
+        settings.extend(setting(name, value, owner=owner) for name, value in sorted(self.settings.items()))
 
         primary_key = [identifier(key, kind="column") for key in self.primary_key] or None
         return CreateStream(this=schema, exists=True, primary_key=primary_key, settings=settings)
 
 
-def _setting(name: str, value: str | int | float) -> exp.EQ:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise FeatureDefinitionError(f"Setting {name!r} has value {value!r}; use a string or a number.")
-    literal = exp.Literal.string(value) if isinstance(value, str) else exp.Literal.number(value)
-    return exp.EQ(this=exp.var(name), expression=literal)
+def setting(name: str, value: object, *, owner: str) -> exp.EQ:
+    """Build ``name = value`` for a SETTINGS clause; ``owner`` names the stream or query in errors."""
+    return exp.EQ(this=exp.var(name), expression=_setting_literal(name, value, owner=owner))
+
+
+def _setting_literal(name: str, value: object, *, owner: str) -> exp.Literal:
+    # A bool becomes 1 or 0, which every Proton version reads for a boolean setting.
+    if isinstance(value, bool):
+        return exp.Literal.number(int(value))
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    if isinstance(value, numbers.Integral):
+        low, high = SETTING_INTEGER_RANGE
+        if low <= int(value) <= high:
+            return exp.Literal.number(int(value))
+    elif isinstance(value, numbers.Real) and math.isfinite(value):
+        return exp.Literal.number(float(value))
+    raise FeatureDefinitionError(
+        f"{owner}: setting {name!r} has the invalid value {value!r:.80}. Use a string, a bool, a finite number "
+        "or a whole number within 64 bits, such as 16."
+    )

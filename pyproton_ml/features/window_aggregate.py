@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
 
@@ -14,6 +15,8 @@ from pyproton_ml.features.streams import Column
 from pyproton_ml.features.streams import Stream
 from pyproton_ml.features.types import parse_type
 from pyproton_ml.features.windows import EmitPolicy
+from pyproton_ml.features.windows import Hop
+from pyproton_ml.features.windows import Tumble
 from pyproton_ml.features.windows import Window
 from pyproton_ml.features.windows import source_reference
 from pyproton_ml.sql.identifiers import column
@@ -46,8 +49,12 @@ class WindowAggregate:
 
     def __post_init__(self) -> None:
         validate_identifier(self.name, kind="stream")
-        object.__setattr__(self, "keys", tuple(self.keys))
-        object.__setattr__(self, "aggregates", tuple(self.aggregates))
+        validate_identifier(self.view_name, kind="materialized view")
+        self._store_parts()
+        if self.source.name in (self.name, self.view_name):
+            raise FeatureDefinitionError(
+                f"WindowAggregate {self.name!r}: its stream or view would take the name of its source {self.source.name!r}. Rename it."
+            )
 
         if not self.keys:
             raise FeatureDefinitionError(f"WindowAggregate {self.name!r} needs at least one key column, such as 'card_id'.")
@@ -72,8 +79,36 @@ class WindowAggregate:
         if clashes:
             raise FeatureDefinitionError(f"WindowAggregate {self.name!r}: output column names {clashes} clash. Rename them.")
 
+        # tumble() and hop() add window_start and window_end to each source row, which hide source
+        # columns of those names. Mean('m', 'window_start') would average the window's start time.
+        inputs = {time_column, *(aggregate.column for aggregate in self.aggregates if aggregate.column)}
+        hidden = sorted(inputs & {"window_start", "window_end"})
+        if hidden:
+            raise FeatureDefinitionError(
+                f"WindowAggregate {self.name!r}: source columns {hidden} are hidden by the window's own columns. Rename them."
+            )
+
         for aggregate in self.aggregates:
             aggregate.result_type(self.source)
+
+    def _store_parts(self) -> None:
+        """Check the kind of each part, and store keys and aggregates as tuples."""
+        parts = (("source", Stream, "a Stream"), ("window", (Tumble, Hop), "a Tumble or a Hop"), ("emit", EmitPolicy, "an EmitPolicy"))
+        for attribute, kind, description in parts:
+            if not isinstance(getattr(self, attribute), kind):
+                raise FeatureDefinitionError(
+                    f"WindowAggregate {self.name!r}: {attribute}={getattr(self, attribute)!r:.80} is not {description}."
+                )
+        for attribute in ("keys", "aggregates"):
+            value = getattr(self, attribute)
+            if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+                raise FeatureDefinitionError(f"WindowAggregate {self.name!r}: {attribute}={value!r:.80} must be a tuple.")
+            object.__setattr__(self, attribute, tuple(value))
+        for aggregate in self.aggregates:
+            if not isinstance(aggregate, Aggregate):
+                raise FeatureDefinitionError(
+                    f"WindowAggregate {self.name!r}: {aggregate!r:.80} is not an aggregate such as Count('n')."
+                )
 
     @property
     def output(self) -> Stream:
@@ -96,8 +131,8 @@ class WindowAggregate:
         source = source_reference(self.source.name, historical=historical)
         window_function = self.window.table_function(source, self.time_column)
         available_at: exp.Expr = column("window_end")
-        if self.emit.delay_seconds:
-            available_at = exp.Add(this=available_at, expression=interval_literal(self.emit.delay_seconds))
+        if self.emit.delay_milliseconds:
+            available_at = exp.Add(this=available_at, expression=interval_literal(self.emit.delay_milliseconds))
 
         projections: list[exp.Expr] = [
             column("window_start"),

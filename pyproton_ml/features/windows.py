@@ -8,6 +8,7 @@ from sqlglot import exp
 
 from pyproton_ml.errors import FeatureDefinitionError
 from pyproton_ml.features.intervals import parse_interval
+from pyproton_ml.sql.identifiers import column
 from pyproton_ml.sql.identifiers import identifier
 from pyproton_ml.sql.nodes import Emit
 from pyproton_ml.sql.nodes import StreamTable
@@ -24,8 +25,16 @@ class Tumble:
         parse_interval(self.size, owner="Tumble size")
 
     @property
+    def size_milliseconds(self) -> int:
+        return parse_interval(self.size, owner="Tumble size").milliseconds
+
+    @property
+    def slide_milliseconds(self) -> int:
+        return self.size_milliseconds
+
+    @property
     def size_seconds(self) -> float:
-        return parse_interval(self.size, owner="Tumble size").seconds
+        return self.size_milliseconds / 1000
 
     @property
     def slide_seconds(self) -> float:
@@ -35,7 +44,7 @@ class Tumble:
         return WindowTableFunction(
             kind=exp.var("tumble"),
             this=source,
-            time_column=exp.column(time_column),
+            time_column=column(time_column),
             expressions=[parse_interval(self.size, owner="Tumble size")],
         )
 
@@ -52,8 +61,9 @@ class Hop:
     size: str
 
     def __post_init__(self) -> None:
-        slide = parse_interval(self.slide, owner="Hop slide").seconds
-        size = parse_interval(self.size, owner="Hop size").seconds
+        # Compare whole milliseconds, because in float seconds 1.0 % 0.1 is not 0.
+        slide = parse_interval(self.slide, owner="Hop slide").milliseconds
+        size = parse_interval(self.size, owner="Hop size").milliseconds
         if slide > size:
             raise FeatureDefinitionError(
                 f"Hop slide {self.slide!r} is longer than its size {self.size!r}; the slide must be at most the size."
@@ -65,18 +75,26 @@ class Hop:
             )
 
     @property
+    def size_milliseconds(self) -> int:
+        return parse_interval(self.size, owner="Hop size").milliseconds
+
+    @property
+    def slide_milliseconds(self) -> int:
+        return parse_interval(self.slide, owner="Hop slide").milliseconds
+
+    @property
     def size_seconds(self) -> float:
-        return parse_interval(self.size, owner="Hop size").seconds
+        return self.size_milliseconds / 1000
 
     @property
     def slide_seconds(self) -> float:
-        return parse_interval(self.slide, owner="Hop slide").seconds
+        return self.slide_milliseconds / 1000
 
     def table_function(self, source: exp.Expr, time_column: str) -> WindowTableFunction:
         return WindowTableFunction(
             kind=exp.var("hop"),
             this=source,
-            time_column=exp.column(time_column),
+            time_column=column(time_column),
             expressions=[parse_interval(self.slide, owner="Hop slide"), parse_interval(self.size, owner="Hop size")],
         )
 
@@ -115,8 +133,12 @@ class EmitPolicy:
         return cls("AFTER WINDOW CLOSE", delay=delay)
 
     @property
+    def delay_milliseconds(self) -> int:
+        return parse_interval(self.delay, owner="EMIT delay").milliseconds if self.delay else 0
+
+    @property
     def delay_seconds(self) -> float:
-        return parse_interval(self.delay, owner="EMIT delay").seconds if self.delay else 0.0
+        return self.delay_milliseconds / 1000
 
     def clause(self) -> Emit:
         return Emit(

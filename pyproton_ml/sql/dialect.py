@@ -98,8 +98,9 @@ class ProtonGenerator(ClickHouseGenerator):
     def interval_sql(self, expression: exp.Interval) -> str:
         # sqlglot stores a parsed `INTERVAL 10 SECOND` as the string '10'; print
         # whole numbers bare, the way Proton's documentation writes them.
+        # str.isdigit alone also accepts '²' and '٧', which int() rejects or reads as 7.
         amount = expression.this
-        if isinstance(amount, exp.Literal) and amount.is_string and amount.name.isdigit():
+        if isinstance(amount, exp.Literal) and amount.is_string and amount.name.isascii() and amount.name.isdigit():
             expression = expression.copy()
             expression.set("this", exp.Literal.number(int(amount.name)))
         return super().interval_sql(expression)

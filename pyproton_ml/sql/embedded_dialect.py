@@ -21,10 +21,13 @@ from pyproton_ml.sql import nodes
 def _seconds_literal(interval: exp.Expr) -> int:
     if not isinstance(interval, nodes.IntervalShorthand):
         raise UnsupportedError(f"Window interval {interval.sql()!r} must be written as a number and unit, like 10m.")
-    seconds = interval.seconds
-    if seconds != int(seconds) or seconds <= 0:
-        raise UnsupportedError(f"Window interval {interval.sql()!r} must be a positive whole number of seconds.")
-    return int(seconds)
+    seconds, remainder = divmod(interval.milliseconds, 1000)
+    if remainder or seconds <= 0:
+        raise UnsupportedError(
+            f"The embedded engine runs windows of whole seconds only, and {interval.this}{interval.text('unit')} is not. "
+            "Run this query on Proton or use whole seconds, such as 1s."
+        )
+    return seconds
 
 
 def _interval_seconds(seconds: exp.Expr | int) -> exp.Expr:

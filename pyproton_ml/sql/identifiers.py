@@ -24,17 +24,23 @@ MAX_IDENTIFIER_LENGTH = 255
 # `sql-create-stream.md` (the `_tp_*` columns).
 RESERVED_COLUMNS = frozenset({"_tp_time", "_tp_sn", "_tp_delta", "_tp_shard"})
 
-# Words that must be backquoted where they are used as names, because the
+# Words that must be quoted where they are used as names, because the
 # Proton and ClickHouse parsers read them as keywords in that position.
 KEYWORDS = frozenset(
     {
         "all", "and", "any", "array", "as", "asc", "asof", "between", "by", "case",
-        "cross", "desc", "distinct", "else", "emit", "end", "except", "from", "full",
-        "global", "group", "having", "in", "inner", "interval", "intersect", "into",
-        "is", "join", "latest", "left", "like", "limit", "not", "null", "offset", "on",
-        "or", "order", "outer", "prewhere", "right", "select", "settings", "stream",
-        "table", "then", "union", "using", "when", "where", "window", "with",
+        "cross", "desc", "distinct", "else", "emit", "end", "except", "false", "from",
+        "full", "function", "global", "group", "having", "in", "inner", "interval",
+        "intersect", "into", "is", "join", "latest", "left", "like", "limit", "not",
+        "null", "offset", "on", "or", "order", "outer", "prewhere", "right", "select",
+        "settings", "stream", "table", "then", "true", "union", "using", "when",
+        "where", "window", "with",
     }
+    # Words that start a non-column element of a CREATE column list: an unquoted
+    # column `index float64` reads as an index declaration. Source: Proton
+    # src/Parsers/ParserCreateQuery.cpp (ParserTablePropertyDeclaration); FOREIGN
+    # KEY is ClickHouse's, and PROJECTION is disabled in Proton but not in chDB.
+    | {"constraint", "foreign", "index", "primary", "projection"}
 )  # fmt: skip
 
 

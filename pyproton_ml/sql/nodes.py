@@ -20,12 +20,17 @@ class IntervalShorthand(exp.Expression):
     arg_types = {"this": True, "unit": True}
 
     @property
+    def milliseconds(self) -> int:
+        """The exact length. Compare intervals by this, not by the float :attr:`seconds`."""
+        return int(self.this) * UNIT_MILLISECONDS[self.text("unit")]
+
+    @property
     def seconds(self) -> float:
-        return int(self.this) * UNIT_SECONDS[self.text("unit")]
+        return self.milliseconds / 1000
 
 
-# Units Proton's interval alias parser accepts, and their length in seconds.
-UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# Units Proton's interval alias parser accepts, and their length in milliseconds.
+UNIT_MILLISECONDS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
 class StreamTable(exp.Expression):

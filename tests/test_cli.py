@@ -230,10 +230,11 @@ def test_register_print_sql_one_function(models_dir: Path) -> None:
     assert "EXECUTION_TIMEOUT 2500;" in result.stdout
 
 
-def test_register_invalid_url(models_dir: Path) -> None:
-    result = run("register", "--models", str(models_dir), "--url", "ftp://udf:8000", "--print-sql")
+@pytest.mark.parametrize("url", ["ftp://udf:8000", "http://[::1"])
+def test_register_invalid_url(models_dir: Path, url: str) -> None:
+    result = run("register", "--models", str(models_dir), "--url", url, "--print-sql")
 
-    assert_one_line_error(result, 1, "Invalid UDF URL 'ftp://udf:8000/udf/")
+    assert_one_line_error(result, 1, f"Invalid UDF URL '{url}/udf/")
 
 
 def test_register_closed_port(models_dir: Path, closed_port: int) -> None:

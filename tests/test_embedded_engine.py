@@ -157,3 +157,16 @@ def test_engine_unusable_before_start() -> None:
     engine = EmbeddedEngine()
     with pytest.raises(RuntimeError, match="not started"):
         engine.query(definitions.payment_features.select(historical=True))
+
+
+@pytest.mark.parametrize("name", ["true", "null", "not", "select", "index"])
+def test_insert_quotes_keyword_columns(name: str) -> None:
+    """A column named like a keyword keeps its values: unquoted, `true` stored 1.0 and `null` stored NULL."""
+    stream = Stream(f"s_{name}", (Column("id", "string"), Column(name, "nullable(float64)"), Column("t", "datetime64(3)")), event_time="t")
+    with EmbeddedEngine() as engine:
+        engine.create(stream)
+        inserted = engine.insert(stream, pd.DataFrame({"id": ["1"], name: [2.5], "t": pd.to_datetime(["2024-01-01"])}))
+        rows = engine._run(f"SELECT * FROM s_{name}", output="DataFrame")
+
+    assert inserted == 1
+    assert rows[name].tolist() == [2.5]

@@ -127,6 +127,14 @@ def test_top_scores_sql_custom_columns() -> None:
     assert sql.endswith("ORDER BY fraud_probability DESC LIMIT 5")
 
 
+@pytest.mark.parametrize("call", [top_scores_sql, score_quantiles_sql])
+def test_keyword_event_time_quoted(call) -> None:  # type: ignore[no-untyped-def]
+    """An event-time column named like a keyword must stay a column, not become NULL."""
+    sql = call("scores", ScoreColumns(event_time="null"))
+
+    assert 'WHERE "null" > now() - INTERVAL' in sql
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [

@@ -77,6 +77,9 @@ def test_register_selected_function(models_dir: Path) -> None:
         ("http://udf:8000", ["nope"], ModelArtifactError, "No model named \\['nope'\\]"),
         ("ftp://udf", None, InvalidIdentifierError, "Invalid UDF URL"),
         ("http://udf:8000/a b", None, InvalidIdentifierError, "white space"),
+        ("http://[::1", None, InvalidIdentifierError, r"Invalid UDF URL 'http://\[::1/udf/.*Invalid IPv6 URL"),
+        ("http://udf:99999", None, InvalidIdentifierError, r"Invalid UDF URL 'http://udf:99999/udf/.*out of range"),
+        ("http://udf:port", None, InvalidIdentifierError, r"Invalid UDF URL 'http://udf:port/udf/"),
     ],
 )
 def test_register_checks_before_sending(models_dir: Path, base_url: str, names: list[str] | None, error: type[Exception], message: str) -> None:

@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from pyproton_ml.errors import InputDataError
 from pyproton_ml.features.streams import Stream
+from pyproton_ml.sql.identifiers import column, identifier, table
 from pyproton_ml.sql.render import Target
 from pyproton_ml.sql.render import render
 
@@ -84,13 +85,15 @@ class EmbeddedEngine:
         path = self._require_directory() / f"insert-{stream.name}-{time.monotonic_ns()}.parquet"
         frame.loc[:, list(stream.column_names)].to_parquet(path, index=False)
         try:
-            columns = [exp.column(name) for name in stream.column_names]
+            columns = [column(name) for name in stream.column_names]
             source = exp.Anonymous(
                 this="file",
                 expressions=[exp.Literal.string(str(path)), exp.var("Parquet")],
             )
             insert = exp.Insert(
-                this=exp.Schema(this=exp.to_table(stream.name), expressions=[exp.to_identifier(c) for c in stream.column_names]),
+                this=exp.Schema(
+                    this=table(stream.name), expressions=[identifier(name, kind="column") for name in stream.column_names]
+                ),
                 expression=exp.select(*columns).from_(exp.Table(this=source)),
             )
             self._run(render(insert, Target.CLICKHOUSE, pretty=False))

@@ -135,7 +135,7 @@ def _historical(stream: str) -> exp.Table:
 
 def _newer_than(time_column: str, minutes: int) -> exp.Expression:
     cutoff = exp.Sub(this=_call("now"), expression=_interval(minutes, "MINUTE"))
-    return exp.GT(this=exp.column(time_column), expression=cutoff)
+    return exp.GT(this=column(time_column), expression=cutoff)
 
 
 def _interval(amount: int, unit: str) -> exp.Interval:

@@ -82,7 +82,14 @@ def drop_function(function_name: str) -> DropFunction:
 def _validate_url(url: object) -> None:
     if not isinstance(url, str):
         raise InvalidIdentifierError(f"The UDF URL {url!r} is not a string.")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        # Reading the port raises for a port out of range or not a number.
+        parts.port
+    except ValueError as error:
+        raise InvalidIdentifierError(
+            f"Invalid UDF URL {url[:120]!r}: {error}. Use http:// or https:// with a host, such as 'http://udf:8000'."
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidIdentifierError(
             f"Invalid UDF URL {url[:120]!r}: use http:// or https:// with a host, such as 'http://udf:8000/udf/fraud_score'."

@@ -239,7 +239,8 @@ def _number(value: float | None) -> str:
 @option("--no-auth", envvar=f"{ENV}NO_AUTH", is_flag=True, help="Serve without authentication (logs a warning).")
 @option("--workers", envvar=f"{ENV}WORKERS", type=click.IntRange(1, 64), help="gunicorn worker processes.")
 @option("--threads", envvar=f"{ENV}THREADS", type=click.IntRange(1, 256), help="Threads per worker.")
-def serve(models_dir, host, port, auth_header, auth_key_file, no_auth, workers, threads):
+@option("--read-timeout", envvar=f"{ENV}READ_TIMEOUT", type=click.IntRange(1, 3600), help="Seconds one read of a request may stall before the connection is dropped (default 30).")
+def serve(models_dir, host, port, auth_header, auth_key_file, no_auth, workers, threads, read_timeout):
     """Serve each model as a Proton remote UDF at POST /udf/<function name>."""
     from pyproton_ml.serving.config import build_config
     from pyproton_ml.serving.server import serve as run_server
@@ -257,6 +258,7 @@ def serve(models_dir, host, port, auth_header, auth_key_file, no_auth, workers, 
         no_auth=no_auth or None,
         workers=workers,
         threads=threads,
+        read_timeout=read_timeout,
     )
     run_server(config)
 

@@ -288,6 +288,27 @@ def test_serve_without_key(models_dir: Path) -> None:
     assert_one_line_error(result, 1, "no key is set", "--no-auth")
 
 
+@pytest.mark.parametrize(
+    ("arguments", "env", "expected"),
+    [
+        ([], {}, 30),
+        (["--read-timeout", "5"], {}, 5),
+        ([], {"PYPROTON_ML_READ_TIMEOUT": "7"}, 7),
+    ],
+)
+def test_serve_read_timeout_reaches_config(
+    models_dir: Path, monkeypatch: pytest.MonkeyPatch, arguments: list[str], env: dict[str, str], expected: int
+) -> None:
+    from pyproton_ml.serving import server
+
+    started = []
+    monkeypatch.setattr(server, "serve", started.append)
+    result = run("serve", "--models", str(models_dir), *arguments, env={"PYPROTON_ML_AUTH_KEY": KEY, **env})
+
+    assert result.exit_code == 0, result.output
+    assert [config.read_timeout for config in started] == [expected]
+
+
 def test_example_generate_check_committed() -> None:
     result = run("example", "generate", "--check", "--sql-dir", str(REPOSITORY / "sql"), "--dashboards-dir", str(REPOSITORY / "dashboards"))
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
+from gunicorn.workers.gthread import ThreadWorker
 
 from pyproton_ml.errors import ConfigurationError
 from pyproton_ml.serving.config import DEFAULT_MAX_BODY_BYTES, build_config
@@ -88,9 +89,10 @@ def test_default_body_limit_fits_full_block() -> None:
 
 
 def test_gunicorn_options_keep_alive() -> None:
-    config = build_config("m", port=8001, keepalive=90, environ={"PYPROTON_ML_AUTH_KEY": "k"})
+    config = build_config("m", port=8001, keepalive=90, environ={"PYPROTON_ML_AUTH_KEY": "k", "PYPROTON_ML_READ_TIMEOUT": "7"})
     options = gunicorn_options(config)
-    assert options["worker_class"] == "gthread"
+    assert issubclass(options["worker_class"], ThreadWorker)
+    assert options["worker_class"].read_timeout == 7
     assert options["keepalive"] == 90
     assert options["bind"] == "127.0.0.1:8001"
     assert options["preload_app"] is True

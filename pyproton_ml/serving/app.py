@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
 from pyproton_ml.errors import InputDataError, UnsupportedError
 from pyproton_ml.models.artifact import LoadedModel, discover_models
 from pyproton_ml.models.types import parse_type
+from pyproton_ml.serving._text import shown
 from pyproton_ml.serving.codec import ENCODABLE_RETURN_TYPES, check_columns, decode_columns, encode_result, parse_body
 from pyproton_ml.serving.config import ServingConfig
 from pyproton_ml.serving.handler import score_frame
@@ -36,7 +37,7 @@ logger = logging.getLogger(__name__)
 QUERY_ID_HEADER = "x-timeplus-query-id"
 MAX_ERROR_BODY = 400
 LOG_INTERVAL_SECONDS = 10.0
-_UNREAD_BODY_KINDS = frozenset({"auth", "unknown_function", "content_type", "too_large"})
+_UNREAD_BODY_KINDS = frozenset({"auth", "unknown_function", "content_type", "too_large", "incomplete_body"})
 
 
 @dataclass
@@ -106,7 +107,12 @@ def create_app(config: ServingConfig, models: Mapping[str, LoadedModel] | None =
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
-        return _text_response(error.code or 500, f"{error.name}: {error.description}")
+        response = _text_response(error.code or 500, f"{error.name}: {error.description}")
+        # Keep the headers that the error itself defines, such as Allow on a 405.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     return app
 
@@ -161,7 +167,7 @@ def _check_content_type() -> None:
     # Proton always sends exactly "application/json" (src/Common/sendRequest.cpp at commit 10e6f9b).
     if request.mimetype != "application/json":
         raise _RequestFailed(
-            415, "content_type", f"Unsupported content type {request.content_type or ''!r:.60}; send application/json."
+            415, "content_type", f"Unsupported content type {shown(request.content_type or '', 60)}; send application/json."
         )
 
 
@@ -170,11 +176,12 @@ def _read_body(config: ServingConfig) -> bytes:
         body = request.get_data(cache=False)
     except RequestEntityTooLarge:
         body = None
+    except ClientDisconnected:
+        # werkzeug raises this when a read fails, e.g. on gunicorn's read timeout (worker.py).
+        raise _stalled_body(config) from None
     # werkzeug stops reading a chunked body (no Content-Length) at MAX_CONTENT_LENGTH without an
     # error, so one more byte from the server's input stream tells a complete body from a cut one.
-    if body is None or (
-        request.content_length is None and len(body) >= config.max_body_bytes and request.environ["wsgi.input"].read(1)
-    ):
+    if body is None or (request.content_length is None and len(body) >= config.max_body_bytes and _has_more_input(config)):
         size = f"of {request.content_length} bytes" if request.content_length is not None else "(chunked)"
         raise _RequestFailed(
             413,
@@ -182,7 +189,30 @@ def _read_body(config: ServingConfig) -> bytes:
             f"Request body {size} exceeds the limit of {config.max_body_bytes} bytes. "
             "Raise PYPROTON_ML_MAX_BODY_BYTES or lower max_block_size.",
         )
+    if request.content_length is not None and len(body) < request.content_length:
+        raise _RequestFailed(
+            400,
+            "incomplete_body",
+            f"The request body ended after {len(body)} of the {request.content_length} bytes that "
+            "Content-Length announced. Send the whole body.",
+        )
     return body
+
+
+def _has_more_input(config: ServingConfig) -> bool:
+    try:
+        return bool(request.environ["wsgi.input"].read(1))
+    except OSError:
+        raise _stalled_body(config) from None
+
+
+def _stalled_body(config: ServingConfig) -> _RequestFailed:
+    return _RequestFailed(
+        408,
+        "incomplete_body",
+        f"Reading the request body failed: it timed out after {config.read_timeout} s without data "
+        "(PYPROTON_ML_READ_TIMEOUT), or the connection broke. Send the whole body without pauses.",
+    )
 
 
 def _decode(body: bytes, model: LoadedModel) -> tuple[Any, int]:

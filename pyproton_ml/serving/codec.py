@@ -29,11 +29,18 @@ import pandas as pd
 
 from pyproton_ml.errors import InputDataError, UnsupportedError
 from pyproton_ml.models.types import FLOATS, INTEGER_BOUNDS, Argument, ProtonType, parse_type
+from pyproton_ml.serving._text import shown
 
 # ASCII digits only: `\d` would also match other scripts' digits, which int() accepts.
 _QUOTED_INTEGER = re.compile(r"-?[0-9]{1,20}")
 _DATETIME_FORMATS = {"date": "%Y-%m-%d", "datetime": "%Y-%m-%d %H:%M:%S"}
 _SHOWN_CHARACTERS = 40
+# Characters of argument names shown per list in a mismatch message, so that the unknown names,
+# the missing names and the fix all fit in the server's 400-character error reply.
+_SHOWN_NAMES = 88
+# Times decode into datetime64[ns] columns, which hold nothing outside these bounds.
+_TIME_MIN = pd.Timestamp.min
+_TIME_MAX = pd.Timestamp.max
 
 ENCODABLE_RETURN_TYPES = (*INTEGER_BOUNDS, *FLOATS, "bool", "string")
 
@@ -62,14 +69,13 @@ def check_columns(document: dict[str, Any], arguments: Sequence[Argument], funct
     unknown = [name for name in document if name not in declared]
     if missing or unknown:
         problems = []
-        if missing:
-            problems.append(f"is missing {missing!r:.200}")
         if unknown:
-            problems.append(f"has unknown {_short(unknown)}")
+            problems.append(f"unknown {_name_list(unknown)}")
+        if missing:
+            problems.append(f"missing {_name_list(missing)}")
         raise InputDataError(
-            f"Function {function_name!r} expects arguments {declared!r:.300}, "
-            f"but the body {' and '.join(problems)}. "
-            "Register the function with the model's argument names, in order."
+            f"Arguments of {shown(function_name)} do not match the model: {'; '.join(problems)}. "
+            "Register the function with the model's argument names, in order (`pyproton-ml register` does this)."
         )
 
     lengths: dict[str, int] = {}
@@ -81,7 +87,7 @@ def check_columns(document: dict[str, Any], arguments: Sequence[Argument], funct
             )
         lengths[name] = len(column)
     if len(set(lengths.values())) > 1:
-        raise InputDataError(f"Argument arrays have different lengths {lengths!r:.300}; every argument needs one value per row.")
+        raise InputDataError(f"Argument arrays have different lengths {shown(lengths, 300)}; every argument needs one value per row.")
     return next(iter(lengths.values()))
 
 
@@ -103,8 +109,8 @@ def decode_column(name: str, values: list[Any], proton_type: ProtonType) -> np.n
 
     Integers become int64 (uint64 for uint64), or float64 with NaN when nullable. Floats and
     decimals become float64. Bool stays bool, or becomes float64 with NaN when nullable. Strings
-    become an object array, date and datetime types datetime64[ns], and array(T) an object array
-    of decoded arrays.
+    become an object array, date and datetime types datetime64[ns] (a time outside its range,
+    1677-09-21 to 2262-04-11, is rejected), and array(T) an object array of decoded arrays.
     """
     nullable = proton_type.is_nullable
     base = proton_type.base
@@ -168,6 +174,9 @@ def _decode_integers(name: str, values: list[Any], type_name: str, nullable: boo
         elif nullable and value is None:
             numbers.append(None)
             continue
+        elif type(value) is float and value.is_integer() and not low <= value <= high:
+            # orjson reads an integer literal beyond 64 bits as a float.
+            raise _type_error(name, index, value, type_name, f"outside [{low}, {high}]")
         else:
             raise _type_error(name, index, value, type_name)
         if not low <= number <= high:
@@ -197,14 +206,35 @@ def _decode_times(name: str, values: list[Any], base: ProtonType, nullable: bool
         parsed = pd.to_datetime(pd.Series(values, dtype=object), format=time_format, errors="raise")
     except (ValueError, TypeError):
         for index, value in enumerate(values):
-            if value is None:
-                continue
-            try:
-                pd.to_datetime(value, format=time_format)
-            except (ValueError, TypeError):
-                raise _type_error(name, index, value, type_name, f"expected the form {_example(base)!r}") from None
+            _parse_time(name, index, value, base, type_name, time_format)
         raise
+    # pandas may parse into a coarser unit than ns, and casting an out-of-range time to ns wraps.
+    outside = ((parsed < _TIME_MIN) | (parsed > _TIME_MAX)).to_numpy()
+    if outside.any():
+        index = int(np.argmax(outside))
+        raise _time_range_error(name, index, values[index], type_name)
     return parsed.to_numpy(dtype="datetime64[ns]")
+
+
+def _parse_time(name: str, index: int, value: Any, base: ProtonType, type_name: str, time_format: str) -> None:
+    """Parse one time value to find the row that failed a whole-column parse, and raise its error."""
+    if value is None:
+        return
+    try:
+        stamp = pd.to_datetime(value, format=time_format)
+    except pd.errors.OutOfBoundsDatetime:
+        raise _time_range_error(name, index, value, type_name) from None
+    except (ValueError, TypeError):
+        raise _type_error(name, index, value, type_name, f"expected the form {_example(base)!r}") from None
+    if not _TIME_MIN <= stamp <= _TIME_MAX:
+        raise _time_range_error(name, index, value, type_name)
+
+
+def _time_range_error(name: str, index: int, value: Any, type_name: str) -> InputDataError:
+    return InputDataError(
+        f"Invalid value for argument {name!r} at row {index}: {_short(value)} is outside {_TIME_MIN} to {_TIME_MAX}, "
+        f"the range that the server decodes {type_name} into. Filter or clamp such rows in SQL."
+    )
 
 
 def _decode_arrays(name: str, values: list[Any], inner: ProtonType, nullable: bool) -> np.ndarray:
@@ -252,8 +282,18 @@ def _type_error(name: str, index: int, value: Any, type_name: str, detail: str =
 
 def _short(value: Any) -> str:
     # The body is JSON, so a missing value is shown as the `null` the client sent.
-    text = "null" if value is None else repr(value)
-    return text if len(text) <= _SHOWN_CHARACTERS else text[: _SHOWN_CHARACTERS - 3] + "..."
+    return "null" if value is None else shown(value, _SHOWN_CHARACTERS)
+
+
+def _name_list(names: list[str]) -> str:
+    """Show `names` as a list of at most about `_SHOWN_NAMES` characters, counting the ones left out."""
+    shown_names: list[str] = []
+    for name in names:
+        if shown_names and len(", ".join([*shown_names, _short(name)])) > _SHOWN_NAMES:
+            break
+        shown_names.append(_short(name))
+    rest = len(names) - len(shown_names)
+    return f"[{', '.join(shown_names)}]" + (f" and {rest} more" if rest else "")
 
 
 def _example(base: ProtonType) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyproton_ml.errors import ConfigurationError
+from pyproton_ml.serving._text import shown
 
 ENV_PREFIX = "PYPROTON_ML_"
 DEFAULT_AUTH_HEADER = "X-API-Key"
@@ -24,7 +25,30 @@ DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 # common reverse-proxy default, not a measured value.
 DEFAULT_KEEPALIVE_SECONDS = 75
 
-_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+# How long a gunicorn thread waits for each read or write while it serves a request. An idle
+# kept-alive connection waits in gunicorn's poller instead, where only the keepalive setting applies.
+DEFAULT_READ_TIMEOUT_SECONDS = 30
+
+# The integer settings and their valid ranges (None: no upper bound). Each one's variable is
+# PYPROTON_ML_ plus its name in upper case.
+_INTEGER_RANGES: dict[str, tuple[int, int | None]] = {
+    "port": (0, 65535),
+    "max_body_bytes": (1, None),
+    "workers": (1, None),
+    "threads": (1, None),
+    "worker_timeout": (1, None),
+    "keepalive": (1, None),
+    "read_timeout": (1, None),
+}
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+# WSGI servers hand header values over as Latin-1 and HTTP strips the spaces around them, so a
+# key with other characters, or with spaces at either end, could never match.
+_PRINTABLE_ASCII = re.compile(r"[ -~]+")
+_NO_KEY = (
+    "Authentication is on but no key is set. Set PYPROTON_ML_AUTH_KEY or --auth-key-file, "
+    "or pass --no-auth to serve without authentication."
+)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -44,19 +68,22 @@ class ServingConfig:
     threads: int = 4
     worker_timeout: int = 300
     keepalive: int = DEFAULT_KEEPALIVE_SECONDS
+    read_timeout: int = DEFAULT_READ_TIMEOUT_SECONDS
 
     def __post_init__(self) -> None:
-        if self.auth_enabled and not self.auth_key:
+        if self.auth_enabled:
+            if not self.auth_key:
+                raise ConfigurationError(_NO_KEY)
+            _check_auth_key(self.auth_key, "the auth_key argument")
+        if not isinstance(self.auth_header, str) or not _HEADER_NAME.fullmatch(self.auth_header):
             raise ConfigurationError(
-                "Authentication is on but no key is set. Set PYPROTON_ML_AUTH_KEY or --auth-key-file, "
-                "or pass --no-auth to serve without authentication."
+                f"Invalid auth header name {shown(self.auth_header, 80)} (PYPROTON_ML_AUTH_HEADER); "
+                "use an HTTP token such as 'X-API-Key'."
             )
-        if not _HEADER_NAME.match(self.auth_header):
-            raise ConfigurationError(f"Invalid auth header name {self.auth_header!r:.80}; use an HTTP token such as 'X-API-Key'.")
-        for name in ("port", "max_body_bytes", "workers", "threads", "worker_timeout", "keepalive"):
+        for name, (low, high) in _INTEGER_RANGES.items():
             value = getattr(self, name)
-            if not isinstance(value, int) or value < (0 if name == "port" else 1) or (name == "port" and value > 65535):
-                raise ConfigurationError(f"Invalid {name} {value!r:.40}; it must be a positive integer (port 0-65535).")
+            if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+                raise ConfigurationError(f"Invalid {name} {shown(value)} ({ENV_PREFIX + name.upper()}); it must be {_range_text(name)}.")
 
 
 def build_config(
@@ -71,13 +98,14 @@ def build_config(
     threads: int | None = None,
     worker_timeout: int | None = None,
     keepalive: int | None = None,
+    read_timeout: int | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ServingConfig:
     """Build a `ServingConfig`: each argument left as None falls back to its `PYPROTON_ML_*` variable.
 
     Variables: MODELS_DIR, HOST, PORT, AUTH_HEADER, AUTH_KEY, AUTH_KEY_FILE, NO_AUTH, MAX_BODY_BYTES,
-    WORKERS, THREADS, WORKER_TIMEOUT, KEEPALIVE. The key itself comes only from PYPROTON_ML_AUTH_KEY
-    or a key file (one trailing newline stripped), never from a command-line value.
+    WORKERS, THREADS, WORKER_TIMEOUT, KEEPALIVE, READ_TIMEOUT. The key itself comes only from
+    PYPROTON_ML_AUTH_KEY or a key file (one trailing newline stripped), never from a command-line value.
     """
     env = os.environ if environ is None else environ
     directory = models_dir if models_dir is not None else env.get(ENV_PREFIX + "MODELS_DIR")
@@ -89,22 +117,24 @@ def build_config(
     return ServingConfig(
         models_dir=Path(directory),
         host=host or env.get(ENV_PREFIX + "HOST", "127.0.0.1"),
-        port=_pick_int(port, env, "PORT", 8000),
+        port=_pick_int(port, env, "port", 8000),
         auth_enabled=not disabled,
         auth_header=auth_header or env.get(ENV_PREFIX + "AUTH_HEADER", DEFAULT_AUTH_HEADER),
         auth_key=key,
-        max_body_bytes=_pick_int(max_body_bytes, env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
-        workers=_pick_int(workers, env, "WORKERS", 1),
-        threads=_pick_int(threads, env, "THREADS", 4),
-        worker_timeout=_pick_int(worker_timeout, env, "WORKER_TIMEOUT", 300),
-        keepalive=_pick_int(keepalive, env, "KEEPALIVE", DEFAULT_KEEPALIVE_SECONDS),
+        max_body_bytes=_pick_int(max_body_bytes, env, "max_body_bytes", DEFAULT_MAX_BODY_BYTES),
+        workers=_pick_int(workers, env, "workers", 1),
+        threads=_pick_int(threads, env, "threads", 4),
+        worker_timeout=_pick_int(worker_timeout, env, "worker_timeout", 300),
+        keepalive=_pick_int(keepalive, env, "keepalive", DEFAULT_KEEPALIVE_SECONDS),
+        read_timeout=_pick_int(read_timeout, env, "read_timeout", DEFAULT_READ_TIMEOUT_SECONDS),
     )
 
 
 def read_auth_key(auth_key_file: str | os.PathLike[str] | None, env: Mapping[str, str]) -> str:
     """Read the UDF auth key from ``auth_key_file`` (or PYPROTON_ML_AUTH_KEY_FILE) or PYPROTON_ML_AUTH_KEY.
 
-    Exactly one source may be set; the key must be non-empty and fit in an HTTP header.
+    Exactly one source may be set. The key must be printable ASCII without spaces at either end,
+    so that it arrives unchanged in an HTTP header. Error messages never show the key.
     """
     key_file = auth_key_file if auth_key_file is not None else env.get(ENV_PREFIX + "AUTH_KEY_FILE")
     env_key = env.get(ENV_PREFIX + "AUTH_KEY")
@@ -121,28 +151,40 @@ def read_auth_key(auth_key_file: str | os.PathLike[str] | None, env: Mapping[str
     elif env_key is not None:
         key, source = env_key, "PYPROTON_ML_AUTH_KEY"
     else:
-        raise ConfigurationError(
-            "Authentication is on but no key is set. Set PYPROTON_ML_AUTH_KEY or --auth-key-file, "
-            "or pass --no-auth to serve without authentication."
-        )
+        raise ConfigurationError(_NO_KEY)
 
+    _check_auth_key(key, source)
+    return key
+
+
+def _check_auth_key(key: str, source: str) -> None:
     if not key.strip():
         raise ConfigurationError(f"The auth key from {source} is empty. Write a non-empty key.")
     if any(character in key for character in "\r\n\0"):
         raise ConfigurationError(f"The auth key from {source} contains a line break or NUL, which HTTP headers cannot carry.")
-    return key
+    if not _PRINTABLE_ASCII.fullmatch(key) or key != key.strip():
+        raise ConfigurationError(
+            f"The auth key from {source} must be printable ASCII without leading or trailing whitespace: "
+            "HTTP headers arrive as Latin-1 with surrounding spaces stripped, so no other key can match."
+        )
 
 
 def _pick_int(value: int | None, env: Mapping[str, str], name: str, default: int) -> int:
     if value is not None:
         return value
-    text = env.get(ENV_PREFIX + name)
+    variable = ENV_PREFIX + name.upper()
+    text = env.get(variable)
     if text is None or text == "":
         return default
-    try:
-        return int(text)
-    except ValueError:
-        raise ConfigurationError(f"Invalid {ENV_PREFIX + name}={text!r:.40}; it must be an integer.") from None
+    # int() would also take underscores and other scripts' digits.
+    if not _INTEGER.fullmatch(text.strip()):
+        raise ConfigurationError(f"Invalid {variable}={shown(text)}; it must be {_range_text(name)}.")
+    return int(text)
+
+
+def _range_text(name: str) -> str:
+    low, high = _INTEGER_RANGES[name]
+    return f"an integer from {low} to {high}" if high is not None else f"an integer of at least {low}"
 
 
 def _env_bool(env: Mapping[str, str], name: str) -> bool:
@@ -151,4 +193,4 @@ def _env_bool(env: Mapping[str, str], name: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ConfigurationError(f"Invalid {ENV_PREFIX + name}={text!r:.40}; use 1/true/yes or 0/false/no.")
+    raise ConfigurationError(f"Invalid {ENV_PREFIX + name}={shown(text)}; use 1/true/yes or 0/false/no.")

@@ -17,6 +17,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from pyproton_ml.models.artifact import LoadedModel, discover_models
 from pyproton_ml.serving.app import create_app
 from pyproton_ml.serving.config import DEFAULT_AUTH_HEADER, ServingConfig
+from pyproton_ml.serving.worker import worker_class
 
 logger = logging.getLogger(__name__)
 
@@ -42,14 +43,15 @@ class _GunicornApplication(BaseApplication):  # type: ignore[misc]
 def gunicorn_options(config: ServingConfig) -> dict[str, Any]:
     """Map a `ServingConfig` to gunicorn settings.
 
-    Threaded (gthread) workers keep connections alive between requests. Models are loaded once in
-    the arbiter before the workers fork, so load time never counts against `timeout`, which only
-    bounds how long a worker may stop sending heartbeats.
+    Threaded (gthread) workers keep connections alive between requests, and give up on a client
+    that stays silent for `read_timeout` seconds in the middle of a request (see `worker.py`).
+    Models are loaded once in the arbiter before the workers fork, so load time never counts
+    against `timeout`, which only bounds how long a worker may stop sending heartbeats.
     """
     return {
         "bind": f"{config.host}:{config.port}",
         "workers": config.workers,
-        "worker_class": "gthread",
+        "worker_class": worker_class(config.read_timeout),
         "threads": config.threads,
         "timeout": config.worker_timeout,
         "graceful_timeout": GRACEFUL_STOP_SECONDS,

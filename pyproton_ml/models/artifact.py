@@ -193,7 +193,9 @@ def _function_directories(models_dir: str | os.PathLike[str]) -> list[Path]:
     for function_dir in children:
         reason = _reason_to_skip(function_dir)
         if reason:
-            logger.warning("Skipping %s in the models directory: %s", function_dir, reason)
+            # Hidden folders are expected (.git, or the ..data links of a Kubernetes volume), so they log at INFO.
+            level = logging.INFO if function_dir.name.startswith(".") else logging.WARNING
+            logger.log(level, "Skipping %s in the models directory: %s", function_dir, reason)
             continue
         try:
             validate_function_name(function_dir.name)

@@ -12,7 +12,6 @@ One definition compiles to two forms that share every expression:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from typing import TypeVar
@@ -24,6 +23,7 @@ from pyproton_ml.features.expressions import FeatureExpr
 from pyproton_ml.features.lookups import AsofLookup
 from pyproton_ml.features.streams import Column
 from pyproton_ml.features.streams import Stream
+from pyproton_ml.features.streams import checked_settings
 from pyproton_ml.features.streams import setting
 from pyproton_ml.features.types import parse_type
 from pyproton_ml.features.window_aggregate import WindowAggregate
@@ -171,14 +171,8 @@ class FeatureSet:
                 )
 
     def _check_settings(self) -> None:
-        if not isinstance(self.settings, Mapping):
-            raise FeatureDefinitionError(
-                f"FeatureSet {self.name!r}: settings {self.settings!r:.80} must be a dict of setting name to value."
-            )
-        object.__setattr__(self, "settings", dict(self.settings))
-        for name, value in self.settings.items():
-            validate_identifier(name, kind="query setting")
-            setting(name, value, owner=f"FeatureSet {self.name!r}")
+        settings = checked_settings(self.settings, owner=f"FeatureSet {self.name!r}", kind="query setting")
+        object.__setattr__(self, "settings", settings)
 
     @property
     def feature_names(self) -> tuple[str, ...]:

@@ -87,18 +87,12 @@ class Stream:
                 f"Stream {self.name!r}: mode {self.mode!r} needs a primary_key, such as primary_key=('merchant_id',)."
             )
 
-        if not isinstance(self.settings, Mapping):
-            raise FeatureDefinitionError(
-                f"Stream {self.name!r}: settings {self.settings!r:.80} must be a dict of setting name to value."
-            )
-        object.__setattr__(self, "settings", dict(self.settings))
-        for name, value in self.settings.items():
-            validate_identifier(name, kind="stream setting")
+        object.__setattr__(self, "settings", checked_settings(self.settings, owner=f"Stream {self.name!r}", kind="stream setting"))
+        for name in self.settings:
             if name in {"mode", "event_time_column"}:
                 raise FeatureDefinitionError(
                     f"Stream {self.name!r}: set {name!r} through the Stream field, not through settings."
                 )
-            setting(name, value, owner=f"Stream {self.name!r}")
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -128,6 +122,16 @@ class Stream:
 
         primary_key = [identifier(key, kind="column") for key in self.primary_key] or None
         return CreateStream(this=schema, exists=True, primary_key=primary_key, settings=settings)
+
+
+def checked_settings(settings: object, *, owner: str, kind: str) -> dict[str, object]:
+    """Return ``settings`` as a dict after checking each name and value; ``owner`` names it in errors."""
+    if not isinstance(settings, Mapping):
+        raise FeatureDefinitionError(f"{owner}: settings {settings!r:.80} must be a dict of setting name to value.")
+    for name, value in settings.items():
+        validate_identifier(name, kind=kind)
+        setting(name, value, owner=owner)
+    return dict(settings)
 
 
 def setting(name: str, value: object, *, owner: str) -> exp.EQ:

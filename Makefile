@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "pyproton-ml needs Python 3.11 or newer; set PYTHON=python3.11 (found " + sys.version.split()[0] + ")")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	@echo "Installing pyproton-ml and its dependencies into $(VENV): about 1.2 GB on the first run, most of it chDB."
+	@echo "Installing pyproton-ml and its dependencies into $(VENV): about 1.2 GB on the first run, about half of it chDB."
 	$(BIN)/python -m pip install --progress-bar on -e '.[test]'
 	@touch $(STAMP)
 

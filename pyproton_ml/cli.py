@@ -182,8 +182,8 @@ def _example_options(function: Callable) -> Callable:
 def demo(events, merchants, labels, public_dataset, seed, models_dir, block_size, proton_host, proton_port, proton_user, auth_key_file, udf_url, sql_dir):
     """Train the fraud model, serve it as a UDF and score payments.
 
-    With --proton-host (or PYPROTON_ML_PROTON_HOST) it applies the SQL to that
-    Proton, registers the UDF, streams events and prints live scores. Without,
+    With --proton-host (or PYPROTON_ML_PROTON_HOST) it registers the UDF with
+    that Proton, applies the SQL, streams events and prints live scores. Without,
     it runs embedded: chDB computes the features and the model is called over
     HTTP on 127.0.0.1 exactly as Proton would call it.
     """

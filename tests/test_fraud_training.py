@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
 from pyproton_ml.embedded.engine import EmbeddedEngine
-from pyproton_ml.errors import InputDataError
+from pyproton_ml.errors import InputDataError, ModelArtifactError
+from pyproton_ml.examples.fraud import training
+from pyproton_ml.examples.fraud.pipeline import FUNCTION_NAME, MODEL_NAME, MODEL_VERSION
+from pyproton_ml.models.artifact import METADATA_FILE
 from pyproton_ml.examples.fraud.data import FraudExample, generate_fraud_example
 from pyproton_ml.examples.fraud.training import build_training_set
 
@@ -67,6 +73,35 @@ def test_unmatched_labels_warn(example: FraudExample, caplog: pytest.LogCaptureF
 
     (message,) = warnings_of(caplog)
     assert f"2 of {len(labels)} labels match no payment event_id and are ignored (first: 'X1')" in message
+
+
+def test_unlabelled_payments_warn(example: FraudExample, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    kept = example.labels.iloc[: len(example.labels) // 2]
+
+    training_set = build(FraudExample(payments=example.payments, merchants=example.merchants, labels=kept))
+
+    (message,) = warnings_of(caplog)
+    missing = len(example.payments) - len(kept)
+    assert f"{missing} of {len(example.payments)} payments " in message
+    assert "have no label and count as legitimate (is_fraud=0)" in message
+    assert int(training_set["is_fraud"].sum()) == int(kept["is_fraud"].sum())
+
+
+def test_unremovable_previous_model_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model folder written by root (the compose train job) cannot be replaced by a normal user."""
+    version_dir = tmp_path / "models" / FUNCTION_NAME / MODEL_VERSION
+    version_dir.mkdir(parents=True)
+    (version_dir / METADATA_FILE).write_text("{}")
+    monkeypatch.setattr(training, "read_metadata", lambda directory: SimpleNamespace(name=MODEL_NAME))
+
+    def denied(path: object) -> None:
+        raise PermissionError(13, "Permission denied", "model.joblib")
+
+    monkeypatch.setattr(training.shutil, "rmtree", denied)
+
+    with pytest.raises(ModelArtifactError, match=rf"Cannot replace the example model in '{re.escape(str(version_dir))}': Permission denied\. .*root.*--models-dir"):
+        training._remove_previous_example_model(version_dir)
 
 
 @pytest.mark.parametrize(

@@ -197,10 +197,14 @@ def _read_file(path: Path) -> pd.DataFrame:
         raise InputDataError(
             f"File {str(path)!r} has no header row. Write a header row and data rows to it."
         ) from error
+    except InputDataError:
+        # Our own message already names the file and the fix; it is a ValueError too.
+        raise
     except (OSError, ValueError) as error:
         # pandas' CSV ParserError, UnicodeDecodeError and pyarrow's ArrowInvalid are ValueErrors.
+        detail = " ".join(str(error).split())
         raise InputDataError(
-            f"File {str(path)!r} could not be read as {_SUFFIX_FORMATS[suffix]}: {error}. "
+            f"File {str(path)!r} could not be read as {_SUFFIX_FORMATS[suffix]}: {detail}. "
             "Check that the file is complete and that its suffix matches its format."
         ) from error
 
@@ -209,7 +213,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     """Read a CSV file as strings, rejecting rows that have more fields than the header.
 
     Without ``index_col=False``, pandas turns the first column into the index when the first
-    row has one field too many, which shifts every column; with it, pandas drops the extra
+    row has one field too many, which shifts every column. With it, pandas drops the extra
     fields with only a warning. Neither may pass silently.
     """
     with warnings.catch_warnings(record=True) as caught:
@@ -275,7 +279,7 @@ def _coerce_id(series: pd.Series, spec: ColumnSpec, source: str) -> pd.Series:
             "Expected string or integer ids. Store the ids as strings."
         )
     if pd.api.types.is_float_dtype(series.dtype):
-        # Beyond 2**53 a float no longer holds every integer, so distinct ids may have merged.
+        # Beyond 2**53 a float cannot represent every integer, so distinct ids may have merged.
         inexact = ~np.isfinite(series) | (series != np.floor(series)) | (series.abs() >= _EXACT_FLOAT_INTEGERS)
         if inexact.any():
             row = _first_row(inexact)

@@ -93,7 +93,14 @@ def _remove_previous_example_model(version_dir: Path) -> None:
             "Move it, or pass another --models-dir."
         )
     logger.info("Replacing the previous example model in %s", version_dir)
-    shutil.rmtree(version_dir)
+    try:
+        shutil.rmtree(version_dir)
+    except OSError as error:
+        raise ModelArtifactError(
+            f"Cannot replace the example model in {str(version_dir.resolve())!r}: {error.strerror}. "
+            "It may belong to another user, such as root when the compose train job wrote it; "
+            "remove that folder with the owner's rights, or pass another --models-dir."
+        ) from error
 
 
 def _check_categories(payments_frame: pd.DataFrame) -> None:
@@ -120,7 +127,7 @@ def _check_categories(payments_frame: pd.DataFrame) -> None:
 
 
 def _check_labels(labels: pd.DataFrame, event_ids: pd.Series) -> None:
-    """Warn about labels that match no payment, and reject a set with no fraud label on any payment."""
+    """Warn about labels that match no payment and payments without a label; reject labels without any fraud."""
     matched = labels["event_id"].isin(event_ids)
     if not matched.all():
         first = labels.loc[~matched, "event_id"].iloc[0]
@@ -130,6 +137,16 @@ def _check_labels(labels: pd.DataFrame, event_ids: pd.Series) -> None:
             int((~matched).sum()),
             len(labels),
             first,
+        )
+    unlabelled = int((~event_ids.isin(labels["event_id"])).sum())
+    if unlabelled:
+        logger.warning(
+            "%d of %d payments (%.1f %%) have no label and count as legitimate (%s=0), as a chargeback "
+            "process would record them. Pass labels for them if that is wrong.",
+            unlabelled,
+            len(event_ids),
+            100.0 * unlabelled / len(event_ids),
+            LABEL,
         )
     if not (labels.loc[matched, LABEL] == 1).any():
         raise InputDataError(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,18 @@ from pyproton_ml import __version__
 from pyproton_ml.errors import PyProtonMLError
 
 logger = logging.getLogger("pyproton_ml.cli")
+
+
+class _IntRange(click.IntRange):
+    """An integer range that takes ASCII digits only, as the library's own settings parsers do.
+
+    click's IntRange calls int(), which also reads '5_0' as 50 and Arabic-Indic digits.
+    """
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
+        if isinstance(value, str) and not re.fullmatch(r"[+-]?[0-9]+", value.strip()):
+            self.fail(f"{value!r} is not a whole number written in ASCII digits.", param, ctx)
+        return super().convert(value, param, ctx)
 
 ENV = "PYPROTON_ML_"
 
@@ -75,7 +88,7 @@ def main(verbose: int) -> None:
 def _proton_options(function: Callable) -> Callable:
     options = [
         option("--proton-host", envvar=f"{ENV}PROTON_HOST", help="Proton host for the native protocol."),
-        option("--proton-port", envvar=f"{ENV}PROTON_PORT", type=click.IntRange(1, 65535), help="Proton native TCP port (streaming: 8463)."),
+        option("--proton-port", envvar=f"{ENV}PROTON_PORT", type=_IntRange(1, 65535), help="Proton native TCP port (streaming: 8463)."),
         option("--proton-user", envvar=f"{ENV}PROTON_USER", help="Proton user (default: default)."),
     ]
     for decorator in reversed(options):
@@ -174,7 +187,7 @@ def _example_options(function: Callable) -> Callable:
 @main.command()
 @_example_options
 @option("--models-dir", type=click.Path(file_okay=False), default="udfs/models", envvar=f"{ENV}MODELS_DIR", help="Where the trained model is saved.")
-@option("--block-size", envvar=f"{ENV}BLOCK_SIZE", type=click.IntRange(1, 65409), default=500, help="Rows per UDF request in embedded mode (Proton sends one request per block).")
+@option("--block-size", envvar=f"{ENV}BLOCK_SIZE", type=_IntRange(1, 65409), default=500, help="Rows per UDF request in embedded mode (Proton sends one request per block).")
 @_proton_options
 @option("--auth-key-file", envvar=f"{ENV}AUTH_KEY_FILE", type=click.Path(dir_okay=False), help="File holding the UDF key (Proton mode); otherwise PYPROTON_ML_AUTH_KEY.")
 @option("--udf-url", envvar=f"{ENV}UDF_BASE_URL", default="http://udf:8000", help="Base URL of the UDF server as Proton reaches it (Proton mode).")
@@ -233,13 +246,13 @@ def _number(value: float | None) -> str:
 @main.command()
 @option("--models", "models_dir", type=click.Path(file_okay=False), envvar=f"{ENV}MODELS_DIR", default="udfs/models", help="Directory of <function>/<version>/ model folders.")
 @option("--host", envvar=f"{ENV}HOST", default="127.0.0.1", help="Address to listen on.")
-@option("--port", envvar=f"{ENV}PORT", type=click.IntRange(0, 65535), default=8000, help="TCP port to listen on.")
+@option("--port", envvar=f"{ENV}PORT", type=_IntRange(0, 65535), default=8000, help="TCP port to listen on.")
 @option("--auth-header", envvar=f"{ENV}AUTH_HEADER", default="X-API-Key", help="Header that carries the key (AUTH_HEADER in CREATE REMOTE FUNCTION).")
 @option("--auth-key-file", envvar=f"{ENV}AUTH_KEY_FILE", type=click.Path(dir_okay=False), help="File holding the key; otherwise PYPROTON_ML_AUTH_KEY.")
 @option("--no-auth", envvar=f"{ENV}NO_AUTH", is_flag=True, help="Serve without authentication (logs a warning).")
-@option("--workers", envvar=f"{ENV}WORKERS", type=click.IntRange(1, 64), help="gunicorn worker processes.")
-@option("--threads", envvar=f"{ENV}THREADS", type=click.IntRange(1, 256), help="Threads per worker.")
-@option("--read-timeout", envvar=f"{ENV}READ_TIMEOUT", type=click.IntRange(1, 3600), help="Seconds one read of a request may stall before the connection is dropped (default 30).")
+@option("--workers", envvar=f"{ENV}WORKERS", type=_IntRange(1, 64), help="gunicorn worker processes.")
+@option("--threads", envvar=f"{ENV}THREADS", type=_IntRange(1, 256), help="Threads per worker.")
+@option("--read-timeout", envvar=f"{ENV}READ_TIMEOUT", type=_IntRange(1, 3600), help="Seconds one read of a request may stall before the connection is dropped (default 10).")
 def serve(models_dir, host, port, auth_header, auth_key_file, no_auth, workers, threads, read_timeout):
     """Serve each model as a Proton remote UDF at POST /udf/<function name>."""
     from pyproton_ml.serving.config import build_config
@@ -269,7 +282,7 @@ def serve(models_dir, host, port, auth_header, auth_key_file, no_auth, workers, 
 @option("--url", "base_url", envvar=f"{ENV}UDF_BASE_URL", required=True, help="Base URL of the UDF server as Proton reaches it, e.g. http://udf:8000.")
 @option("--auth-header", envvar=f"{ENV}AUTH_HEADER", default="X-API-Key", help="Header name Proton sends the key in.")
 @option("--auth-key-file", envvar=f"{ENV}AUTH_KEY_FILE", type=click.Path(dir_okay=False), help="File holding the key; otherwise PYPROTON_ML_AUTH_KEY.")
-@option("--execution-timeout-ms", envvar=f"{ENV}EXECUTION_TIMEOUT_MS", type=click.IntRange(1, 3_600_000), default=10_000, help="EXECUTION_TIMEOUT: how long Proton waits for one call, in ms.")
+@option("--execution-timeout-ms", envvar=f"{ENV}EXECUTION_TIMEOUT_MS", type=_IntRange(1, 3_600_000), default=10_000, help="EXECUTION_TIMEOUT: how long Proton waits for one call, in ms.")
 @option("--print-sql", envvar=f"{ENV}PRINT_SQL", is_flag=True, help="Print the statements with the key masked instead of running them.")
 @_proton_options
 def register(models_dir, function_name, base_url, auth_header, auth_key_file, execution_timeout_ms, print_sql, proton_host, proton_port, proton_user):
@@ -326,8 +339,8 @@ def apply(sql_dir, proton_host, proton_port, proton_user):
 
 @main.command("stream-events")
 @_example_options
-@option("--count", envvar=f"{ENV}EVENT_COUNT", type=click.IntRange(1), default=None, help="Send only the first N payments (in arrival order).")
-@option("--batch-rows", envvar=f"{ENV}BATCH_ROWS", type=click.IntRange(1, 65409), default=500, help="Rows per INSERT; each INSERT is one block for the views.")
+@option("--count", envvar=f"{ENV}EVENT_COUNT", type=_IntRange(1), default=None, help="Send only the first N payments (in arrival order).")
+@option("--batch-rows", envvar=f"{ENV}BATCH_ROWS", type=_IntRange(1, 65409), default=500, help="Rows per INSERT; each INSERT is one block for the views.")
 @option("--end-at-now/--keep-times", envvar=f"{ENV}END_AT_NOW", default=True, help="Shift all times so the last payment sent is now (default), or send them unchanged.")
 @_proton_options
 def stream_events(events, merchants, labels, public_dataset, seed, count, batch_rows, end_at_now, proton_host, proton_port, proton_user):

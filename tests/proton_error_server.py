@@ -21,6 +21,7 @@ from contextlib import contextmanager
 
 SERVER_REVISION = 54000
 SYNTAX_ERROR_CODE = 62
+QUOTED_CHARACTERS = 160
 _STATEMENT_STARTS = (b"CREATE", b"SELECT", b"INSERT", b"DROP", b"ALTER")
 
 
@@ -64,21 +65,38 @@ def _read_statement(connection: socket.socket) -> str:
     return received[min(starts) :].split(b"\x02")[0].decode("utf-8", "replace")
 
 
-def _serve_one(connection: socket.socket, statements: list[str]) -> None:
+def _error_message(statement: str, fail_at: str | None) -> str:
+    """Quote the statement as a syntax error does: whole, or a window from the failing word.
+
+    ClickHouse-lineage servers quote at most SHOW_CHARS_ON_SYNTAX_ERROR (160) characters
+    from the failing token and append '...' when they cut, so a key can be cut in two.
+    """
+    if fail_at is None or fail_at not in statement:
+        return f"Syntax error: failed at position 1 ('{statement}'): {statement}. Expected one of: REMOTE"
+    position = statement.index(fail_at)
+    window = statement[position : position + QUOTED_CHARACTERS]
+    cut = "..." if position + QUOTED_CHARACTERS < len(statement) else ""
+    return f"Syntax error: failed at position {position + 1} ('{fail_at}'): {window}{cut}. Expected one of: REMOTE"
+
+
+def _serve_one(connection: socket.socket, statements: list[str], fail_at: str | None) -> None:
     with connection:
         connection.settimeout(5)
         connection.recv(65536)
         connection.sendall(_varint(0) + _string("proton-stand-in") + _varint(3) + _varint(0) + _varint(SERVER_REVISION))
         statement = _read_statement(connection)
         statements.append(statement)
-        message = f"Syntax error: failed at position 1 ('{statement}'): {statement}. Expected one of: REMOTE"
+        message = _error_message(statement, fail_at)
         packet = _varint(2) + struct.pack("<i", SYNTAX_ERROR_CODE) + _string("DB::Exception") + _string(message)
         connection.sendall(packet + _string("") + b"\x00")
 
 
 @contextmanager
-def proton_error_server() -> Iterator[tuple[int, list[str]]]:
-    """Run the server on 127.0.0.1 and yield its port and the statements it received."""
+def proton_error_server(fail_at: str | None = None) -> Iterator[tuple[int, list[str]]]:
+    """Run the server on 127.0.0.1 and yield its port and the statements it received.
+
+    With ``fail_at``, errors quote a 160-character window that starts at that word.
+    """
     statements: list[str] = []
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -92,7 +110,7 @@ def proton_error_server() -> Iterator[tuple[int, list[str]]]:
                 connection, _ = listener.accept()
             except TimeoutError:
                 continue
-            _serve_one(connection, statements)
+            _serve_one(connection, statements, fail_at)
 
     thread = threading.Thread(target=accept_loop, name="proton-error-server", daemon=True)
     thread.start()

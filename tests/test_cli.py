@@ -291,7 +291,7 @@ def test_serve_without_key(models_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("arguments", "env", "expected"),
     [
-        ([], {}, 30),
+        ([], {}, 10),
         (["--read-timeout", "5"], {}, 5),
         ([], {"PYPROTON_ML_READ_TIMEOUT": "7"}, 7),
     ],
@@ -307,6 +307,35 @@ def test_serve_read_timeout_reaches_config(
 
     assert result.exit_code == 0, result.output
     assert [config.read_timeout for config in started] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "env"),
+    [
+        (["serve"], {"PYPROTON_ML_READ_TIMEOUT": "5_0"}),
+        (["serve"], {"PYPROTON_ML_READ_TIMEOUT": "\u0665"}),
+        (["serve", "--port", "8_000"], {}),
+        (["demo", "--block-size", "\u0665\u0660\u0660"], {}),
+    ],
+    ids=["underscore-env", "arabic-indic-env", "underscore-option", "arabic-indic-option"],
+)
+def test_cli_integers_ascii_only(models_dir: Path, arguments: list[str], env: dict[str, str]) -> None:
+    """click's int() reads '5_0' as 50 and Arabic-Indic digits; the settings parsers do not, so neither does the CLI."""
+    result = run(*arguments, "--models" if arguments[0] == "serve" else "--seed", str(models_dir) if arguments[0] == "serve" else "7", env=env)
+
+    assert_one_line_error(result, 2, "is not a whole number written in ASCII digits")
+
+
+@pytest.mark.parametrize(("value", "disabled"), [("t", True), ("y", True), ("f", False), ("n", False)])
+def test_no_auth_words_match_click(models_dir: Path, monkeypatch: pytest.MonkeyPatch, value: str, disabled: bool) -> None:
+    from pyproton_ml.serving import server
+
+    started = []
+    monkeypatch.setattr(server, "serve", started.append)
+    result = run("serve", "--models", str(models_dir), env={"PYPROTON_ML_NO_AUTH": value, "PYPROTON_ML_AUTH_KEY": KEY})
+
+    assert result.exit_code == 0, result.output
+    assert [config.auth_enabled for config in started] == [not disabled]
 
 
 def test_example_generate_check_committed() -> None:

@@ -17,7 +17,7 @@ from pyproton_ml.models.artifact import save_model
 from pyproton_ml.models.metadata import ModelMetadata
 from pyproton_ml.models.types import Argument
 from pyproton_ml.proton.client import ProtonClient
-from pyproton_ml.proton.statements import redact_text, secret_literals
+from pyproton_ml.proton.statements import redact_text, scrub, secret_literals
 from pyproton_ml.registration import registration_statement
 from pyproton_ml.sql.render import render
 from proton_error_server import proton_error_server
@@ -86,6 +86,55 @@ def test_quoted_statement_error_hides_key(key: str, caplog: pytest.LogCaptureFix
         assert form not in message
         assert form not in caplog.text
     assert any(record.name == "proton_driver.connection" and record.getMessage().startswith("Query:") for record in caplog.records)
+
+
+LONG_KEY = "a1b2c3d4" * 16
+
+
+def test_cut_off_key_hidden_in_error() -> None:
+    """The server quotes 160 characters from AUTH_METHOD, which ends inside a 128-character key."""
+    with proton_error_server(fail_at="AUTH_METHOD") as (port, received):
+        client = ProtonClient(host="127.0.0.1", port=port, connect_timeout_s=2)
+        with client, pytest.raises(ProtonError) as raised:
+            client.execute(statement_for(LONG_KEY))
+
+    message = str(raised.value)
+    assert received
+    assert "AUTH_KEY '***'" in message
+    assert "a1b2c3d4" not in message
+
+
+@pytest.mark.parametrize(
+    ("statement", "secret"),
+    [
+        ("CREATE USER u IDENTIFIED WITH sha256_password BY 'UserPw4242'", "UserPw4242"),
+        ("CREATE USER u IDENTIFIED BY 'UserPw4242'", "UserPw4242"),
+        ("CREATE EXTERNAL STREAM s (a int8) SETTINGS type='kafka', kafka_schema_registry_credentials='reg:RegPw22'", "RegPw22"),
+        ("CREATE EXTERNAL STREAM s (a int8) SETTINGS type='kafka', sasl_password=98765432", "98765432"),
+        ("CREATE EXTERNAL STREAM s (a int8) SETTINGS secret_access_key='AKSECRET9'", "AKSECRET9"),
+        ("CREATE DICTIONARY d (a int8) PRIMARY KEY a SOURCE(CLICKHOUSE(USER 'u' PASSWORD 'DictPw7' TABLE 't')) LAYOUT(FLAT()) LIFETIME(0)", "DictPw7"),
+        ("SELECT * FROM url('http://user:UrlPw55@host/x', 'CSV')", "UrlPw55"),
+        ("Proton's text: CREATE REMOTE FUNCTION f(a float64) RETURNS float64 URL 'http://u' AUTH_KEY 'KeyK1x' for user's", "KeyK1x"),
+        ("failed at ('AUTH_METHOD'): AUTH_METHOD 'auth_header' AUTH_KEY 'CutKeyPart... Expected one of", "CutKeyPart"),
+    ],
+    ids=["user-with", "user-by", "registry-credentials", "unquoted-number", "access-key", "dictionary", "url-userinfo", "prose-apostrophes", "cut-off"],
+)
+def test_secret_kinds_redacted(statement: str, secret: str) -> None:
+    assert secret not in redact_text(statement)
+    assert secret not in scrub(statement, [])
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT 'hello', 1 SETTINGS max_threads = 4",
+        "CREATE STREAM s (a int8) SETTINGS mode = 'append', event_time_column = 'a'",
+        "CREATE REMOTE FUNCTION f(a float64) RETURNS float64 URL 'http://udf:8000/udf/f' AUTH_METHOD 'none'",
+    ],
+)
+def test_statements_without_secrets_unchanged(statement: str) -> None:
+    assert redact_text(statement) == statement
+    assert scrub(statement, []) == statement
 
 
 @pytest.fixture(scope="module")

@@ -80,6 +80,11 @@ def test_register_selected_function(models_dir: Path) -> None:
         ("http://[::1", None, InvalidIdentifierError, r"Invalid UDF URL 'http://\[::1/udf/.*Invalid IPv6 URL"),
         ("http://udf:99999", None, InvalidIdentifierError, r"Invalid UDF URL 'http://udf:99999/udf/.*out of range"),
         ("http://udf:port", None, InvalidIdentifierError, r"Invalid UDF URL 'http://udf:port/udf/"),
+        ("http://udf:8000/x?y=1", None, InvalidIdentifierError, r"\?query or #fragment would swallow"),
+        ("http://udf:8000/#f", None, InvalidIdentifierError, r"\?query or #fragment would swallow"),
+        ("http://user:UrlPw9@udf:8000", None, InvalidIdentifierError, r"^Invalid UDF URL 'udf:8000/udf/\w+' with user information"),
+        ("http://[::1]x:8000", None, InvalidIdentifierError, r"expected a host name"),
+        ("http://udf:0", None, InvalidIdentifierError, r"port from 1 to 65535"),
     ],
 )
 def test_register_checks_before_sending(models_dir: Path, base_url: str, names: list[str] | None, error: type[Exception], message: str) -> None:

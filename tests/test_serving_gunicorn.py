@@ -227,3 +227,25 @@ def test_gunicorn_half_sent_body(slow_client_server: tuple[int, Path]) -> None:
         reply = read_until_closed(connection)
     assert reply.startswith(b"HTTP/1.1 400")
     assert reply.endswith(b"The request body ended after 8 of the 100 bytes that Content-Length announced. Send the whole body.\n")
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [b"zz\r\nabc\r\n0\r\n\r\n", b"3\r\nabcXX0\r\n\r\n"],
+    ids=["bad-chunk-size", "missing-terminator"],
+)
+def test_gunicorn_malformed_chunks_get_400(slow_client_server: tuple[int, Path], chunks: bytes) -> None:
+    """A broken chunked body is the client's fault: 400 and one log line, not a 500 with a traceback."""
+    port, log_path = slow_client_server
+    head = (
+        f"POST /udf/m_score HTTP/1.1\r\nHost: x\r\nX-API-Key: {KEY}\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(head + chunks)
+        connection.shutdown(socket.SHUT_WR)
+        reply = read_until_closed(connection)
+
+    assert reply.startswith(b"HTTP/1.1 400"), reply[:200]
+    assert b"The request body is not valid HTTP framing" in reply
+    assert "Traceback" not in log_path.read_text()

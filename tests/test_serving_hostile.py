@@ -146,7 +146,7 @@ def test_config_accepts_ascii_integers(tmp_path: Path, text: str, expected: int)
 
 
 def test_config_read_timeout_default_and_environment(tmp_path: Path) -> None:
-    assert build_config(tmp_path, environ={"PYPROTON_ML_AUTH_KEY": KEY}).read_timeout == 30
+    assert build_config(tmp_path, environ={"PYPROTON_ML_AUTH_KEY": KEY}).read_timeout == 10
     assert build_config(tmp_path, environ={"PYPROTON_ML_AUTH_KEY": KEY, "PYPROTON_ML_READ_TIMEOUT": "5"}).read_timeout == 5
     assert build_config(tmp_path, read_timeout=9, environ={"PYPROTON_ML_AUTH_KEY": KEY, "PYPROTON_ML_READ_TIMEOUT": "5"}).read_timeout == 9
 

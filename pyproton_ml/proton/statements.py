@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,8 @@ _TOKENIZER_DIALECT = "proton"
 _OBJECT_KEYWORDS = frozenset({"STREAM", "VIEW", "FUNCTION", "TABLE", "DATABASE", "DICTIONARY", "USER", "ROLE", "FORMAT"})
 _DDL_VERBS = frozenset({"CREATE", "DROP", "ALTER", "ATTACH", "DETACH", "TRUNCATE", "RENAME", "OPTIMIZE"})
 _REDACTED = "'***'"
+# Words without which a text contains no secret that redact_text can find.
+_SECRET_WORDS = ("auth_key", "password", "identified", "secret", "credential", "token", "_key", "://")
 
 
 @dataclass(frozen=True)
@@ -159,13 +163,15 @@ def redact_text(text: str) -> str:
     cannot be tokenized, is hidden whole, because its secret cannot be located.
     """
     lowered = text.lower()
-    if "auth_key" not in lowered and "password" not in lowered:
+    if not any(word in lowered for word in _SECRET_WORDS):
         return text
     try:
         tokens = _tokenize(text, "<log message>")
     except ProtonError:
         return "<text hidden because it may hold a secret>"
-    return _replace_secrets(text, tokens)
+    # Prose around a statement can pair its apostrophes with the statement's quotes, so the
+    # pattern pass catches what the token pass then misses.
+    return _redact_patterns(_replace_secrets(text, tokens))
 
 
 def redact_statement(statement: str) -> str:
@@ -179,11 +185,36 @@ def redact_statement(statement: str) -> str:
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Return text with every non-empty secret replaced by ``***``."""
+    """Return text with every non-empty secret replaced by ``***``, and every literal that looks secret.
+
+    Proton quotes at most a window of a failed statement, which can end inside a key, so
+    literals after a secret keyword are replaced even when they are cut off.
+    """
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
-    return text
+    return _redact_patterns(text)
+
+
+# A literal after a keyword or setting that names a secret, closed or cut off by the end of a message.
+_SECRET_LITERAL = re.compile(
+    r"""(?ix)
+    \b(?P<keyword>
+        auth_key | password | identified(?:\s+with\s+\w+)?\s+by
+        | \w*(?:password|secret|credentials?|token)\w* \s*=
+        | \w*_key \s*=
+    )
+    (?P<space>\s*)
+    (?: '(?:[^'\\]|\\.|'')*(?:'|$) | [0-9][0-9A-Za-z_.+-]* )
+    """,
+)
+# The password of a URL's user information, as in http://user:password@host.
+_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@']*):[^@\s']*@")
+
+
+def _redact_patterns(text: str) -> str:
+    text = _SECRET_LITERAL.sub(lambda match: match.group("keyword") + match.group("space") + _REDACTED, text)
+    return _URL_PASSWORD.sub(lambda match: match.group(1) + ":***@", text)
 
 
 def _replace_secrets(text: str, tokens: Sequence[Token]) -> str:
@@ -195,16 +226,27 @@ def _replace_secrets(text: str, tokens: Sequence[Token]) -> str:
 
 
 def _secret_tokens(tokens: Sequence[Token]) -> list[Token]:
+    """Return the literals that hold secrets: keys, passwords, credentials and URLs with a password."""
     found: list[Token] = []
+    identified = False
     for index, token in enumerate(tokens):
-        if token.token_type != TokenType.STRING or index == 0:
+        word = token.text.lower()
+        identified = identified or (token.token_type != TokenType.STRING and word == "identified")
+        if token.token_type not in (TokenType.STRING, TokenType.NUMBER) or index == 0:
             continue
         previous = tokens[index - 1].text.lower()
-        if previous == "auth_key":
+        if previous in ("auth_key", "password") or (previous == "by" and identified):
             found.append(token)
-        elif previous == "=" and index >= 2 and tokens[index - 2].text.lower().endswith("password"):
+        elif previous == "=" and index >= 2 and _is_secret_setting(tokens[index - 2].text):
+            found.append(token)
+        elif token.token_type == TokenType.STRING and _URL_PASSWORD.search(token.text):
             found.append(token)
     return found
+
+
+def _is_secret_setting(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.endswith("_key") or any(part in lowered for part in ("password", "secret", "credential", "token"))
 
 
 def _qualified_name(tokens: Sequence[Token], position: int) -> str | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from gunicorn.http.errors import ParseException as HttpParseError
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
 from pyproton_ml.errors import InputDataError, UnsupportedError
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 QUERY_ID_HEADER = "x-timeplus-query-id"
 MAX_ERROR_BODY = 400
 LOG_INTERVAL_SECONDS = 10.0
-_UNREAD_BODY_KINDS = frozenset({"auth", "unknown_function", "content_type", "too_large", "incomplete_body"})
+_UNREAD_BODY_KINDS = frozenset({"auth", "unknown_function", "content_type", "too_large", "incomplete_body", "bad_framing"})
 
 
 @dataclass
@@ -179,6 +180,14 @@ def _read_body(config: ServingConfig) -> bytes:
     except ClientDisconnected:
         # werkzeug raises this when a read fails, e.g. on gunicorn's read timeout (worker.py).
         raise _stalled_body(config) from None
+    except HttpParseError as error:
+        # gunicorn parses chunked framing while the body is read, so a bad chunk surfaces here.
+        raise _RequestFailed(
+            400,
+            "bad_framing",
+            f"The request body is not valid HTTP framing ({type(error).__name__}: {shown(str(error), 80)}). "
+            "Send a Content-Length body or well-formed chunks.",
+        ) from None
     # werkzeug stops reading a chunked body (no Content-Length) at MAX_CONTENT_LENGTH without an
     # error, so one more byte from the server's input stream tells a complete body from a cut one.
     if body is None or (request.content_length is None and len(body) >= config.max_body_bytes and _has_more_input(config)):

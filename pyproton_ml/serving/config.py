@@ -27,7 +27,9 @@ DEFAULT_KEEPALIVE_SECONDS = 75
 
 # How long a gunicorn thread waits for each read or write while it serves a request. An idle
 # kept-alive connection waits in gunicorn's poller instead, where only the keepalive setting applies.
-DEFAULT_READ_TIMEOUT_SECONDS = 30
+# It equals the EXECUTION_TIMEOUT that `register` gives Proton (10 000 ms) by default, because
+# Proton has given up on a call by then. A shorter stall frees threads held by silent clients sooner.
+DEFAULT_READ_TIMEOUT_SECONDS = 10
 
 # The integer settings and their valid ranges (None: no upper bound). Each one's variable is
 # PYPROTON_ML_ plus its name in upper case.
@@ -49,8 +51,9 @@ _NO_KEY = (
     "Authentication is on but no key is set. Set PYPROTON_ML_AUTH_KEY or --auth-key-file, "
     "or pass --no-auth to serve without authentication."
 )
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+# The same words as click's boolean options, so that the CLI and build_config read a variable alike.
+_TRUE = {"1", "true", "t", "yes", "y", "on"}
+_FALSE = {"0", "false", "f", "no", "n", "off", ""}
 
 
 @dataclass(frozen=True)
@@ -193,4 +196,4 @@ def _env_bool(env: Mapping[str, str], name: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ConfigurationError(f"Invalid {ENV_PREFIX + name}={shown(text)}; use 1/true/yes or 0/false/no.")
+    raise ConfigurationError(f"Invalid {ENV_PREFIX + name}={shown(text)}; use 1/true/t/yes/y/on or 0/false/f/no/n/off.")

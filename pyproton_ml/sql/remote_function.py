@@ -79,6 +79,10 @@ def drop_function(function_name: str) -> DropFunction:
     return DropFunction(this=identifier(function_name, kind="function"), exists=True)
 
 
+# A DNS name (with underscores, which Docker service names may hold) or IPv4 address, or an IPv6 address in brackets.
+_HOST = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\]")
+
+
 def _validate_url(url: object) -> None:
     if not isinstance(url, str):
         raise InvalidIdentifierError(f"The UDF URL {url!r} is not a string.")
@@ -96,3 +100,19 @@ def _validate_url(url: object) -> None:
         )
     if any(character.isspace() or ord(character) < 32 for character in url):
         raise InvalidIdentifierError(f"Invalid UDF URL {url[:120]!r}: it contains white space or control characters.")
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise InvalidIdentifierError(
+            f"Invalid UDF URL {url[:120]!r}: a ?query or #fragment would swallow the /udf/<function> path. "
+            "Pass the server's base URL only, such as 'http://udf:8000'."
+        )
+    if "@" in parts.netloc:
+        # A password here would be stored in Proton's function definition and shown in logs.
+        raise InvalidIdentifierError(
+            f"Invalid UDF URL {url.split('@')[-1][:120]!r} with user information: drop 'user:password@' "
+            "and authenticate with the auth header and key instead."
+        )
+    if not _HOST.fullmatch(parts.netloc.rsplit(":", 1)[0] if parts.port is not None else parts.netloc) or parts.port == 0:
+        raise InvalidIdentifierError(
+            f"Invalid UDF URL {url[:120]!r}: expected a host name, an IPv4 address or a bracketed IPv6 "
+            "address, and a port from 1 to 65535, such as 'http://udf:8000'."
+        )

@@ -3,10 +3,10 @@
 Run: python benchmarks/serving_overhead.py [--repeats N]
 
 For 1, 500 and 65409 rows (one Proton block at max_block_size), the script times in-process
-scoring of a DataFrame and a full HTTP round trip against the real Flask app on 127.0.0.1,
-under werkzeug's threaded server (as the embedded demo runs it) and under gunicorn (as
-`pyproton-ml serve` runs it, one worker). The round trip covers JSONColumns encoding on the
-client, and decoding, scoring and encoding on the server. Each case is warmed up, then the
+scoring of a DataFrame and a full HTTP round trip against the real Flask app on 127.0.0.1.
+The app runs twice: under werkzeug's threaded server, as the embedded demo runs it, and under
+gunicorn with one worker, as `pyproton-ml serve` runs it. The round trip covers JSONColumns
+encoding on the client, and decoding, scoring and encoding on the server. Each case is warmed up, then the
 three variants run in turn, `--repeats` times, so that a noisy neighbour slows all of them
 alike. It prints the median rows/s of each and their ratios to in-process scoring.
 """

@@ -38,7 +38,7 @@ class ReadTimeoutWorker(ThreadWorker):  # type: ignore[misc]
     its poller, not in a thread, and closes them after `keepalive` seconds as before.
 
     NOTE: the timeout bounds each read, not a whole request, so a client that trickles a byte every
-    few seconds still holds a thread. On an untrusted network, put a reverse proxy that buffers
+    few seconds still keeps a thread busy. On an untrusted network, put a reverse proxy that buffers
     whole requests in front of the server.
     """
 

@@ -46,7 +46,7 @@ _TIME_COLUMNS = {
 }
 
 # Shifts are whole multiples of this, so that window membership is kept.
-WINDOW_SLIDE = pd.Timedelta(seconds=card_activity.window.slide_seconds)
+WINDOW_SLIDE = pd.Timedelta(milliseconds=card_activity.window.slide_milliseconds)
 
 
 @dataclass(frozen=True)
